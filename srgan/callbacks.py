@@ -1,0 +1,100 @@
+"""Keras callbacks for a training run: TensorBoard scalars, triptych samples, checkpoints.
+
+TensorBoard steps are the generator's update count (``g_optimizer.iterations``), which a
+checkpoint restores. So curves continue across resumes and across the pretrain -> GAN
+switch; Keras's own TensorBoard callback restarts its step counter on every ``fit()``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from srgan import files
+from srgan.visualize import triptych_png
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """Per-step scalars (this step's values), per-epoch means and both learning rates.
+
+    Writes ``{phase}/{metric}`` every step, ``{phase}/epoch_{metric}`` every epoch and
+    ``lr/generator``, ``lr/discriminator``.
+    """
+
+    def __init__(self, writer, phase: str, optimizers: dict):
+        super().__init__()
+        self.writer, self.phase, self.optimizers = writer, phase, optimizers
+
+    def _step(self) -> int:
+        return int(self.optimizers["generator"].iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        with self.writer.as_default(step=self._step()):
+            for name, value in self.model.last_values().items():
+                tf.summary.scalar(f"{self.phase}/{name}", value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        with self.writer.as_default(step=self._step()):
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(f"{self.phase}/epoch_{name}", value)
+            for name, opt in self.optimizers.items():
+                tf.summary.scalar(f"lr/{name}", float(np.asarray(opt.learning_rate)))
+        self.writer.flush()
+
+
+class TriptychCallback(keras.callbacks.Callback):
+    """Every ``every`` epochs, super-resolve fixed samples and save triptychs.
+
+    PNGs go to ``results_dir / f"{prefix}_{epoch:04d}_sample_{i}.png"`` (atomically) and to
+    TensorBoard as ``samples/sample_{i}``. The samples never change, so epochs compare.
+
+    Args:
+        lr, hr: fixed samples ``(N, h, w, 3)`` and ``(N, H, W, 3)`` in [-1, 1].
+        prefix: ``epoch`` for the GAN phase, ``pretrain`` for SRResNet pre-training.
+    """
+
+    def __init__(self, lr: np.ndarray, hr: np.ndarray, results_dir: Path, writer,
+                 every: int, prefix: str, step: Callable[[], int]):
+        super().__init__()
+        self.lr, self.hr, self.results_dir = lr, hr, Path(results_dir)
+        self.writer, self.every, self.prefix, self.step = writer, every, prefix, step
+
+    def on_epoch_end(self, epoch, logs=None):
+        number = epoch + 1
+        if number % self.every:
+            return
+        sr = self.model.generator(self.lr, training=False).numpy()
+        images = []
+        for i, (lr, s, hr) in enumerate(zip(self.lr, sr, self.hr)):
+            png = triptych_png(lr, s, hr, f"{self.prefix} {number}")
+            files.atomic_write_bytes(
+                self.results_dir / f"{self.prefix}_{number:04d}_sample_{i}.png", png)
+            images.append(tf.image.decode_png(png, channels=3))
+        with self.writer.as_default(step=self.step()):
+            for i, image in enumerate(images):
+                tf.summary.image(f"samples/sample_{i}", image[None])
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """At the end of every epoch: record progress, save the whole state, export G.
+
+    Args:
+        state: the run's :class:`srgan.checkpoint.TrainingState`.
+        epochs_done: the phase's epoch counter inside ``state`` (set to ``epoch + 1``).
+        export: called after each save to write the generator for predict.
+        log: one-line status messages.
+    """
+
+    def __init__(self, state, epochs_done: tf.Variable, export: Callable[[], None],
+                 log: Callable[[str], None] = print):
+        super().__init__()
+        self.state, self.epochs_done, self.export, self.log = state, epochs_done, export, log
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_done.assign(epoch + 1)
+        path = self.state.save()
+        self.export()
+        self.log(f"saved {path} (step {self.state.step})")

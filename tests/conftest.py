@@ -1,0 +1,59 @@
+"""Shared fixtures: tiny configs and synthetic faces. No network, no ../shared, tmp_path only."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
+
+TINY_MODEL = dict(num_filters=8, num_blocks=1, disc_filters=4, disc_dense=8)
+# Offline VGG16 cut at block1: the real ImageNet weights, cheap at 32x32.
+TINY_FLAGS = ["--hr-size", "32", "--num-blocks", "1", "--num-filters", "8",
+              "--disc-filters", "4", "--disc-dense", "8", "--batch-size", "2",
+              "--perceptual", "vgg16-offline", "--feature-layer", "block1_conv2",
+              "--num-samples", "2"]
+
+
+def smooth_face(rng, height, width, mode="RGB"):
+    """A smooth random colour field (upsampled noise), closer to a photo than white noise."""
+    small = rng.integers(0, 256, (max(2, height // 6), max(2, width // 6), 3), np.uint8)
+    img = Image.fromarray(small).resize((width, height), Image.BICUBIC)
+    return img.convert(mode)
+
+
+@pytest.fixture
+def face_dir(tmp_path):
+    """Five decodable images of odd sizes and modes, in nested folders."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "faces"
+    (root / "nested").mkdir(parents=True)
+    smooth_face(rng, 45, 37).save(root / "a.jpg", quality=95)
+    smooth_face(rng, 40, 52, "L").save(root / "b_gray.PNG")
+    smooth_face(rng, 33, 33, "RGBA").save(root / "nested" / "c_rgba.png")
+    smooth_face(rng, 64, 48).save(root / "nested" / "d.bmp")
+    smooth_face(rng, 3, 5).save(root / "e_tiny.png")
+    return root
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path, face_dir):
+    """A whole run at 8 -> 32 px with a 1-block generator; all outputs under tmp_path."""
+    return Config(
+        data=DataConfig(data_dir=str(face_dir), hr_size=32, batch_size=2),
+        model=ModelConfig(**TINY_MODEL),
+        loss=LossConfig(perceptual="vgg16-offline", feature_layer="block1_conv2"),
+        train=TrainConfig(epochs=1, steps_per_epoch=2, logdir=str(tmp_path / "logs"),
+                          checkpoint_dir=str(tmp_path / "ckpt"),
+                          results_dir=str(tmp_path / "results"), num_samples=2))
+
+
+@pytest.fixture
+def tiny_flags(tmp_path, face_dir):
+    """CLI flags for the same tiny run as ``tiny_cfg``."""
+    return TINY_FLAGS + ["--data", str(face_dir), "--logdir", str(tmp_path / "logs"),
+                         "--checkpoint-dir", str(tmp_path / "ckpt"),
+                         "--results-dir", str(tmp_path / "results")]

@@ -1,0 +1,41 @@
+import json
+
+import pytest
+
+from srgan.cli import config_from_args, train_parser
+from srgan.config import Config, DataConfig, ModelConfig, save_config
+
+
+def test_defaults_are_the_papers():
+    cfg = Config()
+    assert (cfg.model.num_blocks, cfg.model.num_filters, cfg.model.scale) == (16, 64, 4)
+    assert (cfg.data.hr_size, cfg.lr_size) == (256, 64)
+    assert cfg.loss.adv_weight == 1e-3
+    assert cfg.model.upsample == "subpixel"
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(model=ModelConfig(scale=3)), "scale"),
+    (dict(model=ModelConfig(upsample="bilinear")), "upsample"),
+    (dict(data=DataConfig(hr_size=100)), "multiple of 16"),
+    (dict(data=DataConfig(crop=512)), "larger than hr_size"),
+])
+def test_invalid_configs_fail_in_one_line(kwargs, words):
+    with pytest.raises(ValueError, match=words) as err:
+        Config(**kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_flags_build_config_and_json_round_trips(tmp_path):
+    args = train_parser().parse_args(
+        ["--hr-size", "128", "--scale", "2", "--upsample", "nearest", "--epochs", "3",
+         "--crop", "64", "--feature-scale", "0.5", "--g-lr", "2e-4", "--data", "faces"])
+    cfg = config_from_args(args)
+    assert (cfg.data.hr_size, cfg.data.crop, cfg.data.data_dir) == (128, 64, "faces")
+    assert (cfg.model.scale, cfg.model.upsample, cfg.train.epochs) == (2, "nearest", 3)
+    assert (cfg.loss.feature_scale, cfg.train.g_lr) == (0.5, 2e-4)
+    assert cfg.model.num_blocks == 16  # unset flags keep the dataclass default
+    save_config(cfg, tmp_path / "config.json", resolved={"backbone": "vgg19"})
+    record = json.loads((tmp_path / "config.json").read_text())
+    assert record["resolved"] == {"backbone": "vgg19"}
+    assert Config.from_dict(record) == cfg

@@ -1,0 +1,63 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from srgan import backbones, losses
+from srgan.config import LossConfig
+
+
+def test_content_loss_known_value():
+    a = np.zeros((2, 2, 2, 3), np.float32)
+    b = np.full((2, 2, 2, 3), 12.75, np.float32)
+    b[1] = 25.5
+    # (12.75 / 12.75)^2 = 1 for the first example, (25.5 / 12.75)^2 = 4 for the second.
+    np.testing.assert_allclose(losses.content_loss(a, b, 1 / 12.75), [1.0, 4.0], rtol=1e-6)
+
+
+def test_pixel_loss_known_value():
+    np.testing.assert_allclose(losses.pixel_loss(np.zeros((1, 4, 4, 3)), np.full((1, 4, 4, 3), 0.5)),
+                               [0.25])
+
+
+def test_bce_values_for_both_heads():
+    zero_patch = tf.zeros((2, 4, 4, 1))
+    np.testing.assert_allclose(losses.generator_adv_loss(zero_patch), [math.log(2)] * 2,
+                               rtol=1e-6)
+    np.testing.assert_allclose(losses.discriminator_loss(tf.zeros((2, 1)), tf.zeros((2, 1))),
+                               [2 * math.log(2)] * 2, rtol=1e-6)
+    # A confident, correct discriminator: logit +20 on real, -20 on fake -> loss ~ 0,
+    # while the generator's loss on that fake is ~ 20.
+    real, fake = tf.fill((1, 2, 2, 1), 20.0), tf.fill((1, 2, 2, 1), -20.0)
+    assert losses.discriminator_loss(real, fake).numpy()[0] < 1e-6
+    np.testing.assert_allclose(losses.generator_adv_loss(fake), [20.0], rtol=1e-6)
+    # Patch labels are per location: one wrong patch out of four costs a quarter.
+    mixed = tf.constant([[[[20.0], [20.0]], [[20.0], [-20.0]]]])
+    np.testing.assert_allclose(losses.generator_adv_loss(mixed), [20.0 / 4], rtol=1e-5)
+
+
+def test_auto_falls_back_to_offline_vgg16(monkeypatch):
+    monkeypatch.setattr(backbones, "vgg19_weights_available", lambda: False)
+    assert losses.resolve_backbone(LossConfig()) == "vgg16-offline"
+    monkeypatch.setattr(backbones, "vgg19_weights_available", lambda: True)
+    assert losses.resolve_backbone(LossConfig()) == "vgg19"
+    assert losses.resolve_backbone(LossConfig(perceptual="auto", vgg_weights="w.h5")) == "vgg19"
+
+
+def test_offline_perceptual_is_frozen_imagenet_vgg16():
+    p = losses.build_perceptual(LossConfig(perceptual="vgg16-offline",
+                                           feature_layer="block1_conv2"))
+    assert (p.backbone, p.layer) == ("vgg16-offline", "block1_conv2")
+    assert p.feature_scale == pytest.approx(255 * 0.226 / 12.75)
+    assert not p.extractor.trainable and not p.extractor.trainable_weights
+    assert p.extractor(np.zeros((1, 16, 16, 3), np.float32)).shape == (1, 16, 16, 64)
+
+
+def test_vgg19_unavailable_is_one_clear_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(backbones, "vgg19_weights_available", lambda: False)
+    with pytest.raises(backbones.BackboneUnavailable) as err:
+        losses.build_perceptual(LossConfig(perceptual="vgg19", vgg_weights=str(tmp_path / "no.h5")))
+    msg = str(err.value)
+    assert "\n" not in msg and "vgg16-offline" in msg and "--vgg-weights" in msg
