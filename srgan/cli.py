@@ -31,7 +31,7 @@ HELP = {
     "feature_layer": "backbone layer of the content loss (default: block5_conv4 for vgg19, "
                      "block5_conv3 for vgg16-offline)",
     "feature_scale": "feature multiplier before the MSE (default: 1/12.75 for vgg19, "
-                     "4.52 for vgg16-offline)",
+                     "2.26 for vgg16-offline)",
     "adv_weight": "adversarial weight in the generator loss",
     "epochs": "total GAN epochs (a resumed run stops at this total)",
     "pretrain_epochs": "SRResNet pixel-MSE epochs before the GAN phase",

@@ -10,7 +10,7 @@ scale`` SR pixels) before pasting into a preallocated uint8 output. Every conv p
 zeros, so near a tile edge the result differs from the whole-image result; the difference
 reaches at most the generator's receptive radius into the tile. With ``tile_pad`` at least
 that radius the tiled output equals the whole-image output (to float rounding, i.e. within
-1/255 after quantisation). In LR pixels the radius of the x4 SRResNet is
+1/255 after quantisation). In LR pixels the radius of the x4 sub-pixel SRResNet is
 ``4 + 2 * num_blocks + 1 + 1 + 0.5 + 1`` (head 9x9, two 3x3 convs per block, body conv,
 one 3x3 conv at x1 and one at x2, tail 9x9 at x4), i.e. 39.5 for the paper's 16 blocks.
 Trained generators depend little on distant pixels, so the default ``tile_pad=16`` is a
@@ -60,17 +60,24 @@ def _make_runner(generator: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     """Wrap ``generator`` as uint8 ``(B, h, w, 3) -> (B, h*s, w*s, 3)``, in one graph.
 
     Scaling to [-1, 1] and quantising back run inside the ``tf.function`` so that only
-    uint8 crosses between host and device. ``reduce_retracing`` lets the second distinct
-    tile shape trace a shape-generic graph that every later shape reuses.
+    uint8 crosses between host and device. The signature leaves batch and spatial sizes
+    open, so the graph is traced once and serves interior and edge tiles alike.
     """
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8)])
     def run(lr_uint8):
         lr = tf.cast(lr_uint8, tf.float32) / 127.5 - 1.0
         sr = tf.cast(generator(lr, training=False), tf.float32)
         return tf.cast(tf.clip_by_value(tf.round((sr + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
     return lambda batch: run(tf.constant(batch)).numpy()
+
+
+def _paste(out: np.ndarray, tile: _Tile, tile_sr: np.ndarray, scale: int) -> None:
+    """Crop the pad off ``tile_sr`` ``(ph*s, pw*s, 3)`` and write it into ``out[..., :3]``."""
+    (y0, y1, x0, x1), (py0, _, px0, _) = tile.core, tile.padded
+    out[y0 * scale:y1 * scale, x0 * scale:x1 * scale, :3] = tile_sr[
+        (y0 - py0) * scale:(y1 - py0) * scale, (x0 - px0) * scale:(x1 - px0) * scale]
 
 
 def _upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
@@ -82,6 +89,7 @@ def _upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
 
 def _check(image: np.ndarray, scale: int, tile: Optional[int], tile_pad: int,
            batch: int) -> None:
+    """Raise ``ValueError`` naming the first unusable input."""
     if image.dtype != np.uint8:
         raise ValueError(f"image must be uint8, got {image.dtype}")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
@@ -127,7 +135,7 @@ def upscale(generator: keras.Model, image: np.ndarray, scale: int,
 
     run = _make_runner(generator)
     tiles = _tiles(h, w, tile, tile_pad) if tile else [_Tile((0, h, 0, w), (0, h, 0, w))]
-    # Sorting groups equal shapes, so batches fill and the graph sees few distinct shapes.
+    # Sorting puts tiles of equal padded shape together, so that batches fill.
     tiles = sorted(tiles, key=lambda t: t.padded_shape)
     for _, same_shape in itertools.groupby(tiles, key=lambda t: t.padded_shape):
         same_shape = list(same_shape)
@@ -140,9 +148,7 @@ def upscale(generator: keras.Model, image: np.ndarray, scale: int,
                 raise ValueError(f"generator maps {lr.shape[1:3]} to {sr.shape[1:3]}, "
                                  f"not x{scale}")
             for t, tile_sr in zip(chunk, sr):
-                (y0, y1, x0, x1), (py0, _, px0, _) = t.core, t.padded
-                out[y0 * scale:y1 * scale, x0 * scale:x1 * scale, :3] = tile_sr[
-                    (y0 - py0) * scale:(y1 - py0) * scale, (x0 - px0) * scale:(x1 - px0) * scale]
+                _paste(out, t, tile_sr, scale)
     if image.shape[2] == 4:
         out[..., 3:] = _upscale_alpha(image[..., 3:], scale)
     return out

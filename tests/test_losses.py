@@ -49,7 +49,7 @@ def test_offline_perceptual_is_frozen_imagenet_vgg16():
     p = losses.build_perceptual(LossConfig(perceptual="vgg16-offline",
                                            feature_layer="block1_conv2"))
     assert (p.backbone, p.layer) == ("vgg16-offline", "block1_conv2")
-    assert p.feature_scale == pytest.approx(255 * 0.226 / 12.75)
+    assert p.feature_scale == pytest.approx(28.8 / 12.75)
     assert not p.extractor.trainable and not p.extractor.trainable_weights
     assert p.extractor(np.zeros((1, 16, 16, 3), np.float32)).shape == (1, 16, 16, 64)
 

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from srgan import checkpoint, training
+
+
+def _weights(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def test_resume_continues_from_saved_step_with_equal_weights(tiny_cfg):
+    model = training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    g, d = _weights(model.generator), _weights(model.discriminator)
+    resumed, state, _ = training.build_run(tiny_cfg, log=lambda m: None)
+    assert state.step == 2 and int(state.gan_epochs.numpy()) == 1
+    for a, b in zip(g + d, _weights(resumed.generator) + _weights(resumed.discriminator)):
+        np.testing.assert_array_equal(a, b)
+    opt_a, opt_b = model.optimizer.variables, state.g_optimizer.variables
+    for a, b in zip(opt_a, opt_b):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_epochs_is_a_total_and_resume_says_so(tiny_cfg):
+    import dataclasses
+
+    training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    more = dataclasses.replace(tiny_cfg, train=dataclasses.replace(tiny_cfg.train, epochs=2))
+    lines = []
+    training.train(more, log=lines.append, verbose=0)
+    assert any(line.startswith("resuming from") and "step 2" in line for line in lines)
+    lines.clear()
+    training.train(more, log=lines.append, verbose=0)  # already done: no more steps
+    assert not any(line.startswith("gan:") for line in lines)
+    assert training.build_run(more, log=lambda m: None)[1].step == 4
+
+
+def test_damaged_latest_checkpoint_falls_back(tiny_cfg):
+    import dataclasses
+
+    more = dataclasses.replace(tiny_cfg, train=dataclasses.replace(tiny_cfg.train, epochs=2))
+    training.train(more, log=lambda m: None, verbose=0)
+    _, state, _ = training.build_run(more, log=lambda m: None)
+    latest = state.manager.latest_checkpoint
+    for f in state.dir.glob("state/" + latest.rsplit("/", 1)[1] + ".*"):
+        f.write_bytes(b"garbage")
+    lines = []
+    _, state, _ = training.build_run(more, log=lines.append)
+    assert state.step == 2
+    assert any("unreadable checkpoint" in line and latest in line for line in lines)
+
+
+def test_exported_generator_round_trips(tiny_cfg):
+    model = training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    path = f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}"
+    generator, meta = checkpoint.load_generator(path)
+    assert meta["hr_size"] == 32 and meta["model"]["num_blocks"] == 1
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 5, 7, 3)).astype(np.float32)
+    np.testing.assert_allclose(generator(x), model.generator(x), atol=1e-6)
+
+
+def test_missing_generator_names_what_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run `python train.py` first"):
+        checkpoint.load_generator(tmp_path / "generator.weights.h5")
