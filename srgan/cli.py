@@ -18,8 +18,8 @@ from srgan.config import (DISC_HEADS, PERCEPTUAL_BACKBONES, SCALES, UPSAMPLE_MOD
                           DataConfig, LossConfig, ModelConfig, TrainConfig)
 
 HELP = {
-    "data_dir": "folder of training images, searched recursively (default: data; the "
-                "built-in sample faces when it holds none)",
+    "data_dir": "folder of training images, searched recursively (the built-in sample "
+                "faces stand in when the default folder holds none)",
     "hr_size": "HR image side; LR is hr_size/scale", "crop": "train on random HR patches "
     "of this size instead of whole faces", "batch_size": "global batch size",
     "max_pixels": "refuse images with more pixels than this, before decoding",
@@ -35,7 +35,14 @@ HELP = {
     "adv_weight": "adversarial weight in the generator loss",
     "epochs": "total GAN epochs (a resumed run stops at this total)",
     "pretrain_epochs": "SRResNet pixel-MSE epochs before the GAN phase",
-    "steps_per_epoch": "default: one pass over the data", "sample_every": "epochs between "
+    "steps_per_epoch": "default: one pass over the data",
+    "shuffle_buffer": "tf.data shuffle buffer, in file names",
+    "disc_filters": "discriminator width (first block)",
+    "disc_dense": "discriminator hidden dense width", "g_lr": "generator Adam learning rate",
+    "d_lr": "discriminator Adam learning rate", "beta_1": "Adam beta_1 for both networks",
+    "seed": "random seed", "logdir": "TensorBoard folder",
+    "checkpoint_dir": "checkpoints, config.json and the exported generator",
+    "results_dir": "triptych PNGs", "sample_every": "epochs between "
     "triptychs", "num_samples": "fixed faces shown in triptychs",
 }
 FLAG_NAMES = {"data_dir": "data", "pretrain_epochs": "pretrain-epochs"}
