@@ -28,7 +28,7 @@ def triptych_figure(lr, sr, hr, suptitle: str = "") -> Figure:
             is drawn with nearest-neighbour interpolation, so its pixels stay visible.
         suptitle: optional title above the panels.
     """
-    fig = Figure(figsize=(12, 4.4), dpi=100)
+    fig = Figure(figsize=(12, 4.6), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     for ax, img, title in zip(fig.subplots(1, 3), (lr, sr, hr), TRIPTYCH_TITLES):
         img = img if np.asarray(img).dtype == np.uint8 else to_uint8(img)
@@ -37,7 +37,6 @@ def triptych_figure(lr, sr, hr, suptitle: str = "") -> Figure:
         ax.axis("off")
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 
