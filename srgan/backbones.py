@@ -29,6 +29,8 @@ from typing import Sequence, Union
 import keras
 import numpy as np
 
+from srgan.fastconv import FastConv2D, with_fast_convs
+
 VGG16_BLOCKS = (2, 2, 3, 3, 3)
 VGG19_BLOCKS = (2, 2, 4, 4, 4)
 BLOCK_FILTERS = (64, 128, 256, 512, 512)
@@ -193,8 +195,8 @@ def build_vgg16(layers: Sequence[str], weights: Union[str, dict, None] = "lpips-
     for b in range(1, num_blocks + 1):
         cout = BLOCK_FILTERS[b - 1]
         for c in range(1, VGG16_BLOCKS[b - 1] + 1):
-            conv = keras.layers.Conv2D(cout, 3, padding="same", activation="relu",
-                                       name=f"block{b}_conv{c}")
+            conv = FastConv2D(cout, 3, padding="same", activation="relu",
+                              name=f"block{b}_conv{c}")
             x = found[conv.name] = conv(x)
             if ckpt is not None:
                 conv.set_weights(_vgg16_conv_weights(ckpt, index, cin, cout))
@@ -263,6 +265,7 @@ def build_vgg19(layers: Sequence[str],
             raise
         reason = "download failed" if source == "imagenet" else f"cannot load {source}"
         raise _vgg19_unavailable(f"{reason}: {' '.join(str(err).split())}") from err
+    base = with_fast_convs(base)  # same weights, faster input gradient (srgan.fastconv)
     features = keras.Model(base.input, _outputs({l.name: l.output for l in base.layers}, layers))
     inputs = keras.Input((None, None, 3), name="image")
     model = keras.Model(inputs, features(caffe_preprocess(inputs)), name="vgg19_features")

@@ -79,22 +79,50 @@ class TriptychCallback(keras.callbacks.Callback):
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """At the end of every epoch: record progress, save the whole state, export G.
+    """Saves the whole state and exports G at the end of every epoch, and mid-epoch when
+    a stop was requested (Ctrl-C, SIGTERM), which then ends training.
+
+    A save records the epochs done, the batches done in the unfinished epoch (0 at an
+    epoch end) and in all, and the data-stream position, so a resumed run continues
+    exactly there. Batches, not optimizer steps: loss scaling may skip an update.
 
     Args:
         state: the run's :class:`srgan.checkpoint.TrainingState`.
         epochs_done: the phase's epoch counter inside ``state`` (set to ``epoch + 1``).
         export: called after each save to write the generator for predict.
         log: one-line status messages.
+        position: the training-stream position after the current step.
+        stop: :class:`srgan.reliability.GracefulStop`; ``stop.stopped(path)`` raises after
+            the save once a stop was requested.
     """
 
     def __init__(self, state, epochs_done: tf.Variable, export: Callable[[], None],
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None], position: Callable[[], int], stop):
         super().__init__()
         self.state, self.epochs_done, self.export, self.log = state, epochs_done, export, log
+        self.position, self.stop = position, stop
+        self.before = self.seen = 0  # batches of this epoch done before this fit, in it
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.epochs_done.assign(epoch + 1)
+    def _save(self, epoch_step: int) -> str:
+        self.state.epoch_step.assign(epoch_step)
+        self.state.data_position.assign(self.position())
         path = self.state.save()
         self.export()
         self.log(f"saved {path} (step {self.state.step})")
+        return path
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.before, self.seen = int(self.state.epoch_step.numpy()), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.state.batches.assign_add(batch + 1 - self.seen)
+        self.seen = batch + 1
+        # On an epoch's last step, on_epoch_end saves instead, as a completed epoch.
+        if self.stop.requested and self.seen < self.params["steps"]:
+            self.stop.stopped(self._save(self.before + self.seen), self.state.step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_done.assign(epoch + 1)
+        path = self._save(0)
+        if self.stop.requested:
+            self.stop.stopped(path, self.state.step)

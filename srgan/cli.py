@@ -1,9 +1,10 @@
-"""Command lines: ``train_main(argv)`` and ``predict_main(argv)`` return exit codes.
+"""Command lines: ``train_main``, ``predict_main`` and ``evaluate_main(argv)`` return exit codes.
 
 Flags map one to one onto :mod:`srgan.config` fields (flag ``--num-blocks`` -> field
 ``num_blocks``); defaults come from the dataclasses, so they are written down once.
 Expected failures (bad data, missing weights or checkpoints, unwritable folders) print one
-line ``error: ...`` and exit 2; an interrupted run exits 130.
+line ``error: ...`` and exit 2 (a NaN loss too); training stopped by Ctrl-C or SIGTERM
+saves first, then exits 130 or 143.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from srgan.config import (DISC_HEADS, PERCEPTUAL_BACKBONES, SCALES, UPSAMPLE_MODES, Config,
-                          DataConfig, LossConfig, ModelConfig, TrainConfig)
+from srgan.config import (DISC_HEADS, KEEP_BEST, PERCEPTUAL_BACKBONES, SCALES, STRATEGIES,
+                          UPSAMPLE_MODES, Config, DataConfig, LossConfig, ModelConfig, TrainConfig)
 
 HELP = {
     "data_dir": "folder of training images, searched recursively (the built-in sample "
@@ -36,7 +37,8 @@ HELP = {
     "epochs": "total GAN epochs (a resumed run stops at this total)",
     "pretrain_epochs": "SRResNet pixel-MSE epochs before the GAN phase",
     "steps_per_epoch": "default: one pass over the data",
-    "shuffle_buffer": "tf.data shuffle buffer, in file names",
+    "max_bad_fraction": "stop when more than this fraction of the files cannot be decoded",
+    "deterministic": "TensorFlow op determinism: bit-identical reruns for a --seed",
     "disc_filters": "discriminator width (first block)",
     "disc_dense": "discriminator hidden dense width", "g_lr": "generator Adam learning rate",
     "d_lr": "discriminator Adam learning rate", "beta_1": "Adam beta_1 for both networks",
@@ -44,10 +46,19 @@ HELP = {
     "checkpoint_dir": "checkpoints, config.json and the exported generator",
     "results_dir": "triptych PNGs", "sample_every": "epochs between "
     "triptychs", "num_samples": "fixed faces shown in triptychs",
+    "val_data": "validation images (default: hold out about one training file in ten)",
+    "val_max_images": "at most this many validation images",
+    "val": "PSNR/SSIM (Y) and LPIPS on the validation images every epoch",
+    "keep_best": "validation metric that picks checkpoints/generator_best.weights.h5",
+    "mixed_precision": "mixed_float16 with loss scaling on GPU, mixed_bfloat16 on CPU",
+    "jit": "XLA-compile the train step (slower on CPU)",
+    "strategy": "tf.distribute: one device, all local GPUs, or the workers in TF_CONFIG "
+                "(--batch-size stays global)",
 }
 FLAG_NAMES = {"data_dir": "data", "pretrain_epochs": "pretrain-epochs"}
 CHOICES = {"upsample": UPSAMPLE_MODES, "disc_head": DISC_HEADS,
-           "perceptual": PERCEPTUAL_BACKBONES, "scale": SCALES}
+           "perceptual": PERCEPTUAL_BACKBONES, "scale": SCALES, "keep_best": KEEP_BEST,
+           "strategy": STRATEGIES}
 
 
 def _add_dataclass_flags(parser: argparse.ArgumentParser, cls) -> None:
@@ -106,13 +117,18 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
     from srgan import training
     from srgan.backbones import BackboneUnavailable
     from srgan.files import ImageError
+    from srgan.reliability import NonFiniteLoss, Stopped
 
     try:
         training.train(cfg, verbose=2 if args.quiet else "auto")
-    except (BackboneUnavailable, ImageError, FileNotFoundError, ValueError, OSError) as e:
+    except (BackboneUnavailable, ImageError, FileNotFoundError, ValueError, OSError,
+            NonFiniteLoss) as e:
         return _fail(str(e))
+    except Stopped as e:
+        print(e, file=sys.stderr)
+        return e.code
     except KeyboardInterrupt:
-        print("interrupted; the last completed epoch's checkpoint is kept", file=sys.stderr)
+        print("interrupted; the last checkpoint is kept", file=sys.stderr)
         return 130
     return 0
 
@@ -150,4 +166,44 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
             return predictor.predict_samples(generator, meta, args)
         return predictor.predict_folder(generator, meta, args)
     except (FileNotFoundError, ValueError, OSError) as e:
+        return _fail(str(e))
+
+
+def evaluate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="evaluate.py", description="PSNR/SSIM (RGB and Y) and LPIPS of a trained "
+        "generator against nearest, bilinear and bicubic upscaling, on every image of a "
+        "folder degraded as in training; tables, CSV/JSON, a plot and a contact sheet.")
+    p.add_argument("--data", required=True, help="folder of HR images, searched recursively")
+    p.add_argument("--weights", default="checkpoints/generator.weights.h5",
+                   help="generator weights; its .json must be beside it "
+                   "(default: checkpoints/generator.weights.h5)")
+    p.add_argument("--out", default="results/eval", help="output folder (default: results/eval)")
+    p.add_argument("--full-image", action="store_true", help="keep whole images (cropped to "
+                   "a multiple of the scale) instead of preparing faces as in training")
+    p.add_argument("--hr-size", type=int, default=None,
+                   help="HR side without --full-image (default: the generator's training size)")
+    p.add_argument("--rank-by", choices=KEEP_BEST, default="lpips", help="what orders the "
+                   "contact sheet: SR's gain over bicubic in this metric (default: lpips)")
+    p.add_argument("--sheet-rows", type=int, default=3,
+                   help="best and worst images each on the contact sheet (default: 3)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="run the generator on LR tiles of this size (bounds memory)")
+    p.add_argument("--max-pixels", type=int, default=DataConfig.max_pixels,
+                   help=f"refuse inputs larger than this (default: {DataConfig.max_pixels})")
+    return p
+
+
+def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``evaluate.py``; exits 1 if any image failed, 2 on a usage error."""
+    args = evaluate_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from srgan import evaluation
+    from srgan.backbones import BackboneUnavailable
+    from srgan.checkpoint import load_generator
+
+    try:
+        generator, meta = load_generator(args.weights)
+        return evaluation.run(generator, meta, args)
+    except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))

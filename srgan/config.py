@@ -17,6 +17,8 @@ UPSAMPLE_MODES = ("subpixel", "nearest")
 DISC_HEADS = ("patch", "global")
 PERCEPTUAL_BACKBONES = ("auto", "vgg19", "vgg16-offline")
 SCALES = (2, 4, 8)
+KEEP_BEST = ("lpips", "psnr")
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 @dataclass(frozen=True)
@@ -30,16 +32,23 @@ class DataConfig:
         crop: when set, train on random ``crop``-pixel HR patches of the resized face instead
             of the whole face (faster steps; the generator is fully convolutional).
         batch_size: global batch size (summed over all replicas).
-        shuffle_buffer: tf.data shuffle buffer, in file names.
         max_pixels: images with more pixels than this are refused before a full decode.
+        max_bad_fraction: training stops with an error once more than this fraction of
+            the files has failed to decode (0.1: a tenth bad suggests the wrong folder or a
+            broken copy; 1 trains on whatever decodes). Each bad file is skipped and named.
+        val_data: folder of validation images; ``None`` holds out a fixed slice of the
+            training files instead (see :func:`srgan.validation.split_paths`).
+        val_max_images: at most this many validation images, whole faces at ``hr_size``.
     """
 
     data_dir: str = "data"
     hr_size: int = 256
     crop: Optional[int] = None
     batch_size: int = 16
-    shuffle_buffer: int = 10_000
     max_pixels: int = 64_000_000
+    max_bad_fraction: float = 0.1
+    val_data: Optional[str] = None
+    val_max_images: int = 16
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,17 @@ class TrainConfig:
             this many more).
         pretrain_epochs: SRResNet epochs with pixel MSE before the adversarial phase.
         steps_per_epoch: ``None`` means one pass over the data at the batch size.
+        seed: seeds initialisation, file order and augmentation (see ``srgan.stream``).
+        deterministic: TensorFlow op determinism, so two runs with the same seed give
+            bit-identical weights on the same machine (slower on GPU).
+        val: validate every epoch (PSNR/SSIM on Y, LPIPS; ``srgan.validation``).
+        keep_best: validation metric that picks ``generator_best.weights.h5``: ``lpips``
+            (lowest) or ``psnr`` (highest).
+        mixed_precision: ``mixed_float16`` with loss scaling on GPU, ``mixed_bfloat16`` on
+            CPU (``srgan.runtime``); slower on CPUs without native bfloat16.
+        jit: XLA-compile the train step (``compile(jit_compile=...)``); slower on CPU.
+        strategy: ``default`` (one device), ``mirrored`` (all local GPUs) or
+            ``multiworker`` (the hosts in ``TF_CONFIG``). ``batch_size`` stays global.
     """
 
     epochs: int = 200
@@ -113,11 +133,17 @@ class TrainConfig:
     d_lr: float = 1e-4
     beta_1: float = 0.9
     seed: int = 0
+    deterministic: bool = False
     logdir: str = "logs"
     checkpoint_dir: str = "checkpoints"
     results_dir: str = "results"
     sample_every: int = 1
     num_samples: int = 3
+    val: bool = True
+    keep_best: str = "lpips"
+    mixed_precision: bool = False
+    jit: bool = False
+    strategy: str = "default"
 
 
 @dataclass(frozen=True)
@@ -173,6 +199,14 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"crop {d.crop} is larger than hr_size {d.hr_size}")
     if d.batch_size < 1 or m.num_blocks < 1 or m.num_filters < 1:
         raise ValueError("batch_size, num_blocks and num_filters must be positive")
+    if cfg.train.keep_best not in KEEP_BEST:
+        raise ValueError(f"keep_best must be one of {KEEP_BEST}, got {cfg.train.keep_best!r}")
+    if cfg.train.strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {cfg.train.strategy!r}")
+    if d.val_max_images < 1:
+        raise ValueError(f"val_max_images must be positive, got {d.val_max_images}")
+    if not 0 <= d.max_bad_fraction <= 1:
+        raise ValueError(f"max_bad_fraction must be in [0, 1], got {d.max_bad_fraction}")
 
 
 def save_config(cfg: Config, path: Path, **extra) -> None:

@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from srgan import files
+from srgan import files, stream
 from srgan.config import DataConfig
 
 
@@ -100,8 +100,9 @@ class DecodeGuard:
             self.error = files.ImageError(f"{name}: no usable images: all {n} files failed")
         elif n > self.max_bad_fraction * self.total:
             self.error = files.ImageError(
-                f"{name}: too many bad images: {n} of {self.total} "
-                f"exceed max_bad_fraction {self.max_bad_fraction}")
+                f"{name}: too many bad images: {n} of {self.total} files could not be "
+                f"decoded, more than --max-bad-fraction {self.max_bad_fraction:g} allows "
+                f"(each is named above; --max-bad-fraction 1 skips them all)")
         if self.error:
             raise self.error
 
@@ -136,43 +137,50 @@ def degrade(hr, scale: int):
     return _resize(tf.cast(hr, tf.float32), shape[-3] // scale, shape[-2] // scale)
 
 
-def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None,
-              augment: bool = False):
+def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=None):
     """uint8 image -> ``(lr (s/scale, s/scale, 3), hr (s, s, 3))`` in [-1, 1], s = crop or hr_size.
 
-    With ``augment`` both are flipped left-right together with probability 1/2.
+    With ``seed`` (a stateless seed ``(2,)``, :func:`srgan.stream.element_seed`) training
+    augmentation is applied, drawn from ``seed`` alone: the HR ``crop`` patch is taken at
+    a random place (else the centre) and both are flipped left-right with probability 1/2.
     """
     hr = prepare_hr(image, hr_size)
+    if seed is None:
+        if crop:
+            hr = tf.image.resize_with_crop_or_pad(hr, crop, crop)
+        return to_unit_range(degrade(hr, scale)), to_unit_range(hr)
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     if crop:
-        hr = tf.image.random_crop(hr, [crop, crop, 3])
-    if augment:
-        hr = tf.cond(tf.random.uniform([]) < 0.5, lambda: tf.image.flip_left_right(hr),
-                     lambda: hr)
+        hr = tf.image.stateless_random_crop(hr, [crop, crop, 3], crop_seed)
+    hr = tf.image.stateless_random_flip_left_right(hr, flip_seed)
     return to_unit_range(degrade(hr, scale)), to_unit_range(hr)
 
 
 def make_dataset(paths: Sequence[Path], cfg: DataConfig, scale: int, seed: int,
-                 guard: DecodeGuard) -> tf.data.Dataset:
+                 guard: DecodeGuard, start: int = 0) -> tf.data.Dataset:
     """Endless, shuffled training batches ``(lr (B, h, w, 3), hr (B, H, W, 3))``.
 
-    Shuffles file names (never pixels), decodes and prepares in parallel, drops files that
-    fail to decode (``guard`` reports them), batches with ``drop_remainder`` (a static batch
-    size suits XLA and tf.distribute) and prefetches.
+    File order and augmentation are a pure function of ``(seed, position)``
+    (:mod:`srgan.stream`), so the batches from position ``start`` on are those an
+    uninterrupted run sees there; skipping to ``start`` decodes nothing. Decodes and
+    prepares in parallel (order kept), drops files that fail to decode (``guard`` reports
+    them), batches with ``drop_remainder`` (a static batch size suits XLA and
+    tf.distribute) and prefetches.
     """
     size = cfg.crop or cfg.hr_size
+    names = tf.constant([str(p) for p in paths])
 
-    def load(path):
-        image, ok = tf.numpy_function(guard.read, [path], [tf.uint8, tf.bool],
-                                      stateful=False)
+    def load(position, index):
+        image, ok = tf.numpy_function(guard.read, [tf.gather(names, index)],
+                                      [tf.uint8, tf.bool], stateful=False)
         image.set_shape([None, None, 3])
-        return image, ok
+        return position, image, ok
 
-    ds = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
-    ds = ds.shuffle(min(len(paths), cfg.shuffle_buffer), seed=seed,
-                    reshuffle_each_iteration=True).repeat()
+    ds = stream.positions(len(paths), seed, start)
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.filter(lambda image, ok: ok)
-    ds = ds.map(lambda image, ok: make_pair(image, cfg.hr_size, scale, cfg.crop, augment=True),
+    ds = ds.filter(lambda position, image, ok: ok)
+    ds = ds.map(lambda position, image, ok: make_pair(
+        image, cfg.hr_size, scale, cfg.crop, stream.element_seed(seed, position)),
                 num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(cfg.batch_size, drop_remainder=True)
     ds = ds.map(lambda lr, hr: (tf.ensure_shape(lr, [None, size // scale, size // scale, 3]),

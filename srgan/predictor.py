@@ -15,17 +15,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from srgan import data, files, inference, metrics
 from srgan.visualize import triptych_png
-
-
-def bicubic_upscale(image: np.ndarray, scale: int) -> np.ndarray:
-    """Plain bicubic baseline: uint8 ``(h, w, C) -> (h*scale, w*scale, C)``."""
-    h, w = image.shape[:2]
-    out = tf.image.resize(tf.cast(image, tf.float32), [h * scale, w * scale], method="bicubic")
-    return np.clip(np.round(out.numpy()), 0, 255).astype(np.uint8)
 
 
 def quality(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
@@ -45,7 +37,7 @@ def predict_samples(generator, meta: dict, args: argparse.Namespace) -> int:
         hr = hr.numpy().astype(np.uint8)
         sr = inference.upscale(generator, lr, scale, tile=args.tile, tile_pad=args.tile_pad)
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(
-            bicubic_upscale(lr, scale), hr, scale)
+            inference.interpolate(lr, scale), hr, scale)
         print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}")
         files.atomic_save_png(files.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr)
         files.atomic_write_bytes(files.safe_output_path(out_dir, f"{path.stem}_triptych.png"),
@@ -66,17 +58,21 @@ def predict_folder(generator, meta: dict, args: argparse.Namespace) -> int:
     if not paths:
         raise FileNotFoundError(f"{args.input}: no images (jpg, jpeg, png, bmp, webp) found")
     root = Path(args.input)
-    failed = 0
+    failed, written = 0, set()
     for path in paths:
         # Flatten nested names (a/b/c.jpg -> a_b_c_x4.png) so equal stems never collide.
         rel = path.relative_to(root) if root.is_dir() else Path(path.name)
         try:
             image = files.read_image(path, max_pixels=args.max_pixels, keep_alpha=True)
-            target = files.safe_output_path(
-                out_dir, "_".join(rel.with_suffix("").parts) + f"_x{scale}.png")
+            name, n = "_".join(rel.with_suffix("").parts), 1
+            target = files.safe_output_path(out_dir, f"{name}_x{scale}.png")
+            while target in written:  # a.bmp after a.webp: a_2_x4.png, never overwritten
+                n += 1
+                target = files.safe_output_path(out_dir, f"{name}_{n}_x{scale}.png")
             sr = inference.upscale(generator, image, scale, tile=args.tile,
                                    tile_pad=args.tile_pad)
             files.atomic_save_png(target, sr)
+            written.add(target)
         except (files.ImageError, ValueError, OSError) as e:
             failed += 1
             print(f"error: {e}", file=sys.stderr)

@@ -55,7 +55,10 @@ class SRGAN(keras.Model):
         self.phase = "gan"
         self.trackers = {name: keras.metrics.Mean(name=name) for name in GAN_METRICS}
         # This step's values (the trackers hold running epoch means), for per-step logging.
-        self.last = {name: keras.Variable(0.0, trainable=False, name=f"last_{name}")
+        # Under tf.distribute each replica assigns its mean; "mean" averages them (equal
+        # per-replica batches), which is the global-batch mean.
+        self.last = {name: keras.Variable(0.0, trainable=False, name=f"last_{name}",
+                                          aggregation="mean")
                      for name in GAN_METRICS}
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer,
@@ -74,6 +77,16 @@ class SRGAN(keras.Model):
         names = PRETRAIN_METRICS if self.phase == "pretrain" else GAN_METRICS
         return [self.trackers[n] for n in names]
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras builds a model from a first batch that it averages across replicas; under
+        # MultiWorkerMirroredStrategy that average fails (keras-team/keras#20585). Both
+        # networks are built functional models, so once both optimizers are built (by
+        # checkpoint.TrainingState) there is nothing left to build.
+        if self.g_optimizer.built and self.d_optimizer.built:
+            self.built = True
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def call(self, lr, training=False):
         return self.generator(lr, training=training)
 
@@ -85,7 +98,13 @@ class SRGAN(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
             self.last[name].assign(tf.reduce_mean(value))
-        return {m.name: m.result() for m in self.metrics}
+        results = {m.name: m.result() for m in self.metrics}
+        if getattr(tf.distribute.get_strategy().extended, "_in_multi_worker_mode",
+                   lambda: False)():
+            # Keras averages step outputs over workers along axis 0, which a scalar lacks
+            # (keras-team/keras#20585); it returns scalars again.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def train_step(self, data):
         lr, hr = data
@@ -97,7 +116,8 @@ class SRGAN(keras.Model):
         with tf.GradientTape() as tape:
             sr = self.generator(lr, training=True)
             per_example = losses.pixel_loss(sr, hr)
-            loss = tf.nn.compute_average_loss(per_example)
+            # scale_loss: loss scaling under mixed_float16, identity otherwise.
+            loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
         return self._record(g_loss=tf.reduce_mean(per_example), psnr=batch_psnr(sr, hr))
@@ -114,8 +134,8 @@ class SRGAN(keras.Model):
             adv = losses.generator_adv_loss(fake_logits)
             g_per_example = content + self.adv_weight * adv
             d_per_example = losses.discriminator_loss(real_logits, fake_logits)
-            g_loss = tf.nn.compute_average_loss(g_per_example)
-            d_loss = tf.nn.compute_average_loss(d_per_example)
+            g_loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(g_per_example))
+            d_loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(d_per_example))
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
         g_grads = g_tape.gradient(g_loss, g_vars)

@@ -16,7 +16,8 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from srgan import callbacks, checkpoint, data, files, losses
+from srgan import (callbacks, checkpoint, data, files, losses, reliability, runtime, stream,
+                   validation)
 from srgan.config import Config, DataConfig, save_config
 from srgan.models import build_discriminator, build_generator
 from srgan.trainer import SRGAN
@@ -55,13 +56,18 @@ def build_run(cfg: Config, log: Callable[[str], None] = print):
     config_path = ckpt_dir / "config.json"
     _check_same_model(cfg, config_path)
     cfg = _resolve_perceptual(cfg, config_path, log)
-    perceptual = losses.build_perceptual(cfg.loss)
+    policy = runtime.policy_name(t.mixed_precision)
+    with runtime.dtype_policy(policy):
+        perceptual = losses.build_perceptual(cfg.loss)
     log(f"perceptual: {perceptual.backbone} {perceptual.layer}, "
         f"feature scale {perceptual.feature_scale:.4g}")
-    generator = build_generator(cfg.model)
-    discriminator = build_discriminator(cfg.model, cfg.data.crop or cfg.data.hr_size)
-    g_opt = keras.optimizers.Adam(t.g_lr, beta_1=t.beta_1, name="g_adam")
-    d_opt = keras.optimizers.Adam(t.d_lr, beta_1=t.beta_1, name="d_adam")
+    with runtime.dtype_policy(policy):
+        generator = build_generator(cfg.model)
+        discriminator = build_discriminator(cfg.model, cfg.data.crop or cfg.data.hr_size)
+    # train() builds under its strategy's scope: variables are mirrored over the replicas.
+    runtime.sync_batch_norm([generator, discriminator], tf.distribute.get_strategy())
+    g_opt = runtime.make_adam(t.g_lr, t.beta_1, "g_adam", policy)
+    d_opt = runtime.make_adam(t.d_lr, t.beta_1, "d_adam", policy)
     state = checkpoint.TrainingState(ckpt_dir, generator, discriminator, g_opt, d_opt)
     restored = state.restore(log)
     if restored:
@@ -73,18 +79,49 @@ def build_run(cfg: Config, log: Callable[[str], None] = print):
     return model, state, perceptual
 
 
+def _stream_position(paths, seed: int, batch_size: int, state, guard) -> Callable[[], int]:
+    """Returns ``f() ->`` the training-stream position after the last batch: the saved
+    position plus the elements this run has consumed since, bad files included."""
+    index = {str(p): i for i, p in enumerate(paths)}
+    batches0, position0 = int(state.batches.numpy()), int(state.data_position.numpy())
+
+    def position() -> int:
+        bad = {index[name] for name in guard.bad if name in index}
+        consumed = (int(state.batches.numpy()) - batches0) * batch_size
+        return stream.advance(len(paths), seed, position0, consumed, bad)
+
+    return position
+
+
+def _fits(done: int, total: int, steps: int, partial: int) -> list[tuple[int, int, int]]:
+    """``model.fit`` calls ``(initial_epoch, epochs, steps_per_epoch)`` that finish a phase
+    with ``done`` of ``total`` epochs and ``partial`` steps of the next one already done."""
+    if not partial:
+        return [(done, total, steps)]
+    rest = [(done + 1, total, steps)] if done + 1 < total else []
+    return [(done, done + 1, max(1, steps - partial))] + rest
+
+
 def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SRGAN:
     """Run (or resume) training as configured. Returns the trained :class:`SRGAN`."""
+    # First: a multi-worker strategy must exist before other TensorFlow work. A non-chief
+    # worker gets a config that writes to a temporary folder (srgan.runtime).
+    strategy = runtime.make_strategy(cfg.train.strategy, cfg.data.batch_size)
+    cfg = runtime.worker_config(cfg, strategy, log)
     t, d = cfg.train, cfg.data
     keras.utils.set_random_seed(t.seed)
+    if t.deterministic:
+        tf.config.experimental.enable_op_determinism()
     results_dir = files.check_writable_dir(Path(t.results_dir))
     logdir = files.check_writable_dir(Path(t.logdir))
     # The built-in sample faces stand in for the default data/ only, never for a
     # folder the user named.
     paths = data.find_images(d.data_dir, d.data_dir == DataConfig.data_dir, log)
-    model, state, perceptual = build_run(cfg, log)
-    guard = data.DecodeGuard(len(paths), d.max_pixels)
-    dataset = data.make_dataset(paths, d, cfg.model.scale, t.seed, guard)
+    paths, val_paths = validation.split_paths(paths, cfg, log)
+    with strategy.scope():
+        model, state, perceptual = build_run(cfg, log)
+    guard = data.DecodeGuard(len(paths), d.max_pixels, d.max_bad_fraction)
+    position = _stream_position(paths, t.seed, d.batch_size, state, guard)
     steps = t.steps_per_epoch or max(1, len(paths) // d.batch_size)
     lr_samples, hr_samples, _ = data.load_samples(paths, t.num_samples, d.hr_size,
                                                   cfg.model.scale, d.max_pixels)
@@ -92,32 +129,48 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
     optimizers = {"generator": state.g_optimizer, "discriminator": state.d_optimizer}
     export_meta = {"hr_size": d.hr_size, "perceptual": perceptual.describe()}
 
-    def export():
-        checkpoint.export_generator(model.generator, cfg.model,
-                                    state.dir / checkpoint.GENERATOR_WEIGHTS, export_meta)
+    def export(name: str = checkpoint.GENERATOR_WEIGHTS, **extra):
+        checkpoint.export_generator(model.generator, cfg.model, state.dir / name,
+                                    {**export_meta, **extra})
+
+    validator = validation.build_callback(
+        cfg, val_paths, writer, state.dir,
+        lambda **extra: export(checkpoint.GENERATOR_BEST_WEIGHTS, **extra),
+        lambda: state.step, log)
 
     phases = (("pretrain", t.pretrain_epochs, state.pretrain_epochs),
               ("gan", t.epochs, state.gan_epochs))
-    for phase, total, counter in phases:
-        done = int(counter.numpy())
-        if done >= total:
-            continue
-        log(f"{phase}: epochs {done + 1}..{total}, {steps} steps each, batch {d.batch_size}")
-        model.compile(optimizers["generator"], optimizers["discriminator"], phase=phase)
-        # The progress bar first, so its epoch line ends before checkpoint messages.
-        cbs = [keras.callbacks.ProgbarLogger(), callbacks.TensorBoardLogger(writer, phase, optimizers),
-               callbacks.TriptychCallback(lr_samples, hr_samples, results_dir, writer,
-                                          t.sample_every,
-                                          "epoch" if phase == "gan" else "pretrain",
-                                          lambda: state.step),
-               callbacks.CheckpointCallback(state, counter, export, log)]
-        try:
-            model.fit(dataset, epochs=total, initial_epoch=done, steps_per_epoch=steps,
-                      callbacks=cbs, verbose=verbose, shuffle=False)
-        except tf.errors.OpError:
-            if guard.error:
-                raise guard.error from None
-            raise
+    with reliability.GracefulStop(log) as stop:
+        for phase, total, counter in phases:
+            done = int(counter.numpy())
+            if done >= total:
+                continue
+            log(f"{phase}: epochs {done + 1}..{total}, {steps} steps each, "
+                f"batch {d.batch_size}")
+            model.compile(optimizers["generator"], optimizers["discriminator"], phase=phase,
+                          jit_compile=t.jit)
+            # The progress bar first, so its epoch line ends before checkpoint messages.
+            cbs = [keras.callbacks.ProgbarLogger(),
+                   callbacks.TensorBoardLogger(writer, phase, optimizers),
+                   callbacks.TriptychCallback(lr_samples, hr_samples, results_dir, writer,
+                                              t.sample_every,
+                                              "epoch" if phase == "gan" else "pretrain",
+                                              lambda: state.step),
+                   *([validator] if validator else []),
+                   reliability.NonFiniteGuard(state, phase),
+                   callbacks.CheckpointCallback(state, counter, export, log, position, stop)]
+            for first, last, n in _fits(done, total, steps, int(state.epoch_step.numpy())):
+                dataset = data.make_dataset(paths, d, cfg.model.scale, t.seed, guard,
+                                            position())
+                try:
+                    model.fit(dataset, epochs=last, initial_epoch=first, steps_per_epoch=n,
+                              callbacks=cbs, verbose=verbose, shuffle=False)
+                except tf.errors.OpError:
+                    if guard.error:
+                        raise guard.error from None
+                    raise
+    if guard.bad:
+        log(f"data: skipped {len(guard.bad)} of {len(paths)} files that could not be decoded")
     if all(int(c.numpy()) >= total for _, total, c in phases):
         log(f"done: {int(state.gan_epochs.numpy())} GAN epochs, step {state.step}; "
             f"generator at {state.dir / checkpoint.GENERATOR_WEIGHTS}")

@@ -28,6 +28,10 @@ def test_train_then_predict_end_to_end(tmp_path, tiny_flags, capsys):
     for name in ("g_loss", "content_loss", "adv_loss", "d_loss", "d_real", "d_fake", "psnr"):
         assert f"gan/{name}" in scalars, name
     assert {"lr/generator", "lr/discriminator", "pretrain/g_loss"} <= scalars
+    # Validation on the held-out file: every epoch of both phases, and the best generator.
+    assert {"val/psnr", "val/ssim", "val/lpips", "val/bicubic_psnr", "val/bicubic_lpips"} <= scalars
+    assert len((ckpt / "validation.csv").read_text().splitlines()) == 1 + 3
+    assert {"generator_best.weights.h5", "generator_best.json"} <= {p.name for p in ckpt.iterdir()}
     assert {"samples/sample_0", "samples/sample_1"} <= set(events.Tags()["images"]) | scalars
 
     out = tmp_path / "pred"

@@ -1,0 +1,118 @@
+"""The sections of the :mod:`srgan.bench` report; each times its cases and writes lines.
+
+``report`` is a callable taking one line; ``args`` the parsed bench flags; ``sizes`` a
+:class:`srgan.bench_cases.Sizes`; ``models`` maps variant -> ``(SRGAN, optimizers)``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from srgan import bench_cases, inference, perf, runtime
+
+
+def _speedup(times: dict) -> str:
+    if set(times) != {"subpixel", "nearest"}:
+        return ""
+    return f"  subpixel/nearest {times['nearest'] / times['subpixel']:.2f}x"
+
+
+def machine(report, args) -> None:
+    peak, flops = perf.conv_peak(args.steps + 2)
+    report(f"machine: 3x3 conv 256->256 on 64x64 ({flops / 1e9:.2f} GFLOP) "
+           f"{peak:.1f} GFLOP/s; 2048^2 matmul {perf.matmul_peak(args.steps + 2):.1f} GFLOP/s")
+
+
+def steps(report, args, sizes, models: dict, phase: str, batches) -> dict:
+    """Time ``phase`` steps for every variant and batch size; returns ``{(v, b): img/s}``.
+
+    The conv peak is timed in the same round-robin, about as long as one small step, so
+    the % of peak compares rates measured under the same load.
+    """
+    report(f"{phase} step {sizes.lr_size}->{sizes.hr_size}: images/s, GFLOP per image, "
+           f"achieved GFLOP/s and % of the conv peak timed alongside")
+    rates = {}
+    for batch in batches:
+        cases, flops = {}, {}
+        for variant, (model, optimizers) in models.items():
+            cases[variant], flops[variant] = bench_cases.train_step(
+                model, optimizers, phase, sizes, batch, args.jit)
+        cases["peak"], flops["peak"] = perf.conv_case(1 if args.quick else 16)
+        times = perf.interleaved_times(cases, args.steps)
+        peak = flops["peak"] / times.pop("peak") / 1e9
+        cells = []
+        for variant, t in times.items():
+            rates[(variant, batch)] = batch / t
+            cells.append(f"{variant} {batch / t:7.3f} img/s {flops[variant] / batch / 1e9:6.1f} "
+                         f"GFLOP {flops[variant] / t / 1e9:5.1f} GFLOP/s "
+                         f"{100 * flops[variant] / t / 1e9 / peak:3.0f}%")
+        report(f"  batch {batch:2d}: " + " | ".join(cells) + _speedup(times)
+               + f"  (peak {peak:.1f})")
+    return rates
+
+
+def upscaling(report, args, sizes, models: dict) -> None:
+    """``upscale`` of one LR image (images/s) and of a ``mp_side`` image (output MP/s)."""
+    for side, label in ((sizes.lr_size, "images/s"), (sizes.mp_side, "output MP/s")):
+        cases = {v: bench_cases.upscale_case(m.generator, sizes.scale, side)
+                 for v, (m, _) in models.items()}
+        times = perf.interleaved_times({v: run for v, (run, _) in cases.items()}, args.steps)
+        cells = []
+        for variant, t in times.items():
+            value = 1 / t if label == "images/s" else cases[variant][1] / t / 1e6
+            flops = bench_cases.inference_flops(models[variant][0].generator, side)
+            cells.append(f"{variant} {value:7.3f} ({flops / t / 1e9:5.1f} GFLOP/s)")
+        report(f"inference {side}->{side * sizes.scale}, {label}: " + " | ".join(cells)
+               + _speedup(times))
+
+
+def seams(report, sizes, generator) -> None:
+    """Tiled against whole-image output, at the default pad and at the receptive radius."""
+    shape, tile = (2 * sizes.seam_tile + 7, sizes.seam_tile + 11), sizes.seam_tile
+    radius = inference.receptive_radius(generator)
+    for pad in (sizes.tile_pad, int(np.ceil(radius))):
+        near, away, band = bench_cases.seam_errors(generator, sizes.scale, shape, tile, pad)
+        where = (f"{near} within {band} LR px of a seam, {away} elsewhere" if band
+                 else f"{max(near, away)} everywhere")
+        report(f"tiling {shape[0]}x{shape[1]} LR in {tile}-px tiles, pad {pad} (receptive "
+               f"radius {radius:g}): worst |tiled - whole| in grey levels: {where}")
+
+
+def pipeline(report, args, sizes, consumption: float) -> None:
+    """tf.data images/s on synthetic JPEGs against ``consumption`` (train images/s)."""
+    batch = max(args.batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = bench_cases.write_jpegs(Path(tmp), sizes)
+        t = perf.best_time(bench_cases.pipeline_case(paths, sizes, batch), args.steps, 2)
+    rate = batch / t
+    report(f"tf.data, {sizes.jpeg_size[0]}x{sizes.jpeg_size[1]} JPEGs -> decode, crop, "
+           f"resize, LR, flip, batch {batch}: {rate:.1f} images/s, {rate / consumption:.0f}x "
+           f"the fastest GAN step above ({consumption:.3f} images/s)")
+
+
+def profile(report, args, sizes, variant: str, model, batch: int, step_time: float) -> None:
+    """Time of each part of the GAN step, against the whole step's ``step_time``."""
+    times = perf.interleaved_times(bench_cases.component_cases(model, sizes, batch),
+                                   args.steps)
+    report(f"profile of the {variant} GAN step, batch {batch}, by part (whole step "
+           f"{step_time:.2f} s; a step runs D forward+backward twice, on HR and on SR):")
+    for name, t in times.items():
+        report(f"  {name:34s} {t:7.3f} s  {100 * t / step_time:4.0f}%")
+
+
+def flags(report, args, sizes, batch: int) -> None:
+    """The subpixel GAN step with and without ``--jit`` and ``--mixed-precision``."""
+    cases = {}
+    for jit, mixed in ((False, False), (True, False), (False, True)):
+        policy = runtime.policy_name(mixed)
+        model, optimizers = bench_cases.build_srgan(sizes, "subpixel", policy)
+        cases[f"jit={jit} {policy}"] = bench_cases.train_step(
+            model, optimizers, "gan", sizes, batch, jit)[0]
+    times = perf.interleaved_times(cases, args.steps)
+    base = next(iter(times.values()))
+    report(f"flags, subpixel GAN step, batch {batch}: images/s (speed vs neither)")
+    for name, t in times.items():
+        report(f"  {name:28s} {batch / t:7.3f}  {base / t:.2f}x")

@@ -1,0 +1,110 @@
+"""Hostile files (README "Reliability", promise 8): no unsafe deserialisation in the
+product, weights-only model files, and outputs that stay inside ``--output``."""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srgan import checkpoint
+from srgan.cli import predict_main
+from srgan.config import ModelConfig
+from srgan.models import build_generator
+
+PRODUCT = sorted((Path(__file__).resolve().parents[1] / "srgan").glob("*.py"))
+UNSAFE = {"pickle.load", "pickle.loads", "pickle.Unpickler", "marshal.load",
+          "marshal.loads", "yaml.load", "torch.load", "eval", "exec", "dill.load",
+          "joblib.load", "shelve.open"}
+
+
+def _dotted(node) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _calls(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call):
+            yield node, _dotted(node.func)
+
+
+def test_product_has_no_unsafe_deserialisation():
+    found = [f"{p.name}:{node.lineno} {name}" for p in PRODUCT for node, name in _calls(p)
+             if name in UNSAFE or (name.endswith("np.load") and any(
+                 k.arg == "allow_pickle" for k in node.keywords))]
+    assert found == []
+    # The one unpickler: backbones' numpy-only subclass, whose find_class refuses the rest.
+    subclasses = [f"{p.name}:{node.name}" for p in PRODUCT
+                  for node in ast.walk(ast.parse(p.read_text()))
+                  if isinstance(node, ast.ClassDef)
+                  and any(_dotted(b).endswith("Unpickler") for b in node.bases)]
+    assert subclasses == ["backbones.py:_ArrayUnpickler"]
+
+
+def test_full_model_loading_uses_safe_mode():
+    for p in PRODUCT:
+        for node, name in _calls(p):
+            if name.endswith("load_model"):
+                safe = {k.arg: k.value for k in node.keywords}.get("safe_mode")
+                assert isinstance(safe, ast.Constant) and safe.value is True, \
+                    f"{p.name}:{node.lineno}"
+
+
+@pytest.fixture
+def weights(tmp_path):
+    model = ModelConfig(num_filters=8, num_blocks=1)
+    path = tmp_path / "model" / checkpoint.GENERATOR_WEIGHTS
+    path.parent.mkdir()
+    checkpoint.export_generator(build_generator(model), model, path, {"hr_size": 32})
+    return str(path)
+
+
+def _tree(root: Path) -> set:
+    return {p.relative_to(root) for p in root.rglob("*")}
+
+
+def test_crafted_input_names_cannot_write_outside_output(tmp_path, weights):
+    inputs, out = tmp_path / "in", tmp_path / "sandbox" / "out"
+    (inputs / "sub").mkdir(parents=True)
+    out.mkdir(parents=True)
+    names = ["x\\..\\..\\escape.png", "sub/y\\..\\..\\..\\up.png", "-rf .png",
+             "new\nline.png", "dots..png"]
+    pixels = np.full((5, 6, 3), 120, np.uint8)
+    for name in names:
+        Image.fromarray(pixels).save(inputs / name, format="PNG")
+    before = _tree(tmp_path) - _tree(out)
+    assert predict_main(["-i", str(inputs), "-o", str(out), "--weights", weights]) == 0
+    written = sorted(out.iterdir())
+    assert len(written) == len(names)
+    assert all(p.resolve().parent == out.resolve() and p.suffix == ".png" for p in written)
+    assert _tree(tmp_path) - {Path("sandbox/out") / p for p in _tree(out)} == before
+
+
+def test_symlinked_output_cannot_redirect_writes(tmp_path, weights, capsys):
+    inputs, outside = tmp_path / "in", tmp_path / "outside"
+    inputs.mkdir()
+    outside.mkdir()
+    Image.fromarray(np.full((5, 6, 3), 80, np.uint8)).save(inputs / "face.png")
+    Image.fromarray(np.full((5, 6, 3), 90, np.uint8)).save(inputs / "other.png")
+    # The output folder itself is a symlink: refused, nothing written through it.
+    (tmp_path / "link").symlink_to(outside, target_is_directory=True)
+    assert predict_main(["-i", str(inputs), "-o", str(tmp_path / "link"),
+                         "--weights", weights]) == 1
+    assert list(outside.iterdir()) == []
+    assert "output folder is a symlink" in capsys.readouterr().err
+    # A planted symlink named like an output, pointing outside: that input fails, the
+    # file outside is untouched, the other input is still written.
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("keep me")
+    (out / "face_x4.png").symlink_to(victim)
+    assert predict_main(["-i", str(inputs), "-o", str(out), "--weights", weights]) == 1
+    assert victim.read_text() == "keep me" and (out / "face_x4.png").is_symlink()
+    assert (out / "other_x4.png").is_file()
+    assert "outside" in capsys.readouterr().err
