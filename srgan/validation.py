@@ -5,8 +5,9 @@ Which images (:func:`split_paths`):
 * ``--val-data DIR``: images under DIR, at most ``--val-max-images``, spread evenly over
   the sorted list;
 * otherwise a fixed slice held out of the n sorted training files and never trained on:
-  ``k = min(val_max_images, max(1, n // 10))`` files, every ``(n // k)``-th one (about one
-  in ten, spread over the whole list). One training image is not split;
+  ``k = min(val_max_images, n // 10)`` files, every ``(n // k)``-th one (about one in ten,
+  spread over the whole list). With fewer than 10 training images (the two built-in sample
+  faces, say) nothing is held out and validation is off unless ``--val-data`` is given;
 * ``--no-val``: none.
 
 Each is a whole face at ``hr_size`` with its LR made as in training
@@ -56,10 +57,11 @@ def split_paths(paths: list[Path], cfg: Config,
         val = _spread(found, min(d.val_max_images, len(found)))
         log(f"validation: {len(val)} of the {len(found)} images under {d.val_data}")
         return paths, val
-    if len(paths) < 2:
-        log("validation: off (a single training image cannot be held out)")
+    if len(paths) < 10:
+        log(f"validation: off (only {len(paths)} training images, too few to hold any out; "
+            f"--val-data DIR to validate)")
         return paths, []
-    held = _spread(paths, min(d.val_max_images, max(1, len(paths) // 10)))
+    held = _spread(paths, min(d.val_max_images, len(paths) // 10))
     log(f"validation: holding out {len(held)} of {len(paths)} training files "
         f"(one in {len(paths) // len(held)}; --val-data DIR or --no-val to change)")
     held_set = set(held)

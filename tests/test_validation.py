@@ -30,8 +30,9 @@ def test_held_out_slice_is_fixed_disjoint_and_capped(tiny_cfg):
     assert sorted(train + val) == paths and not set(train) & set(val)
     _, val = validation.split_paths(paths, _cfg(tiny_cfg, val_max_images=1), lambda m: None)
     assert val == [paths[24]]
-    assert validation.split_paths(paths[:5], tiny_cfg, lambda m: None)[1] == [paths[4]]
-    assert validation.split_paths(paths[:1], tiny_cfg, lambda m: None) == (paths[:1], [])
+    assert validation.split_paths(paths[:10], tiny_cfg, lambda m: None)[1] == [paths[9]]
+    # Too few to hold any out (e.g. the two sample faces): all train, no validation.
+    assert validation.split_paths(paths[:9], tiny_cfg, lambda m: None) == (paths[:9], [])
     assert validation.split_paths(paths, _cfg(tiny_cfg, val=False), lambda m: None) == (
         paths, [])
 
