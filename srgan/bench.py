@@ -49,7 +49,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     p.add_argument("--large", type=int, default=None,
                    help="LR side of the tiled case (default: 2048; 0 skips it)")
-    p.add_argument("--tile", type=int, default=None, help="its LR tile side (default: 512)")
+    p.add_argument("--tile", type=int, default=None, help="its LR tile side (default: 384)")
     p.add_argument("--jit", action="store_true", help="XLA-compile the train steps")
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU, mixed_bfloat16 on CPU")

@@ -48,7 +48,7 @@ class Sizes:
     vgg_layer: str = "block5_conv4"
     mp_side: int = 256
     large_side: int = 2048
-    tile: int = 512
+    tile: int = 384
     tile_pad: int = 16
     seam_tile: int = 48
     jpeg_size: tuple = (178, 218)
