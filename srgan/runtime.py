@@ -108,7 +108,7 @@ def sync_batch_norm(models, strategy: tf.distribute.Strategy) -> None:
     if strategy.num_replicas_in_sync < 2:
         return
     for model in models:
-        for layer in model._flatten_layers():
+        for layer in model.layers:  # functional models: their layers are all here
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.synchronized = True
 

@@ -1,7 +1,7 @@
-"""tf.distribute on CPU: mirrored over 2 logical devices, and 2 local workers.
+"""srgan.runtime: precision policies, loss scaling, and tf.distribute on CPU.
 
-Both run in subprocesses: logical devices must be configured before TensorFlow starts,
-and a multi-worker strategy needs one process per worker.
+The distributed runs are subprocesses: logical devices must be configured before
+TensorFlow starts, and a multi-worker strategy needs one process per worker.
 """
 
 import json
@@ -13,11 +13,16 @@ import sys
 import textwrap
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from srgan import runtime
-from srgan.config import Config
+from conftest import TINY_MODEL
+from srgan import backbones, losses, runtime
+from srgan.config import Config, ModelConfig
+from srgan.models import build_discriminator, build_generator
+from srgan.trainer import SRGAN
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +46,7 @@ MIRRORED_SCRIPT = textwrap.dedent("""
         with strategy.scope():  # as training.train does
             model, state, _ = training.build_run(dataclasses.replace(cfg, train=t),
                                                  log=lambda m: None)
-        model.compile(state.g_optimizer, state.d_optimizer)
+        model.compile(state.g_optimizer, state.d_optimizer, run_eagerly=True)  # no tracing
         model.fit(tf.data.Dataset.from_tensors((lr, hr)), epochs=1, verbose=0)
         out[name] = {"replicas": model.distribute_strategy.num_replicas_in_sync,
                      "losses": model.last_values(),
@@ -136,3 +141,43 @@ def test_precision_policy_names():
 
         assert layers.Dense(2).dtype_policy.name == "mixed_bfloat16"
     assert layers.Dense(2).dtype_policy.name == "float32"
+
+
+def _tiny_srgan(policy="float32"):
+    keras.utils.set_random_seed(0)
+    cfg = ModelConfig(**TINY_MODEL)
+    with runtime.dtype_policy(policy):
+        extractor = backbones.build_vgg16(["block1_conv2"], weights=None)
+        model = SRGAN(build_generator(cfg), build_discriminator(cfg, 32),
+                      losses.Perceptual(extractor, "test", "block1_conv2", 1.0))
+    return model
+
+
+def _one_step(model, optimizers):
+    rng = np.random.default_rng(0)
+    hr = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    lr = hr[:, ::4, ::4]
+    model.compile(*optimizers, run_eagerly=True)  # eager: no minutes of graph tracing
+    model.fit(tf.data.Dataset.from_tensors((lr, hr)), epochs=1, verbose=0)
+    return model.last_values(), model.generator.get_weights()
+
+
+def test_loss_scaling_makes_the_same_step():
+    # mixed_float16's LossScaleOptimizer, here on float32 models: scaled loss, unscaled
+    # gradients, the same update as plain Adam.
+    plain = _one_step(_tiny_srgan(), [runtime.make_adam(1e-3, 0.9, n) for n in "gd"])
+    scaled_opts = [runtime.make_adam(1e-3, 0.9, n, "mixed_float16") for n in "gd"]
+    assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in scaled_opts)
+    scaled = _one_step(_tiny_srgan(), scaled_opts)
+    assert scaled[0] == pytest.approx(plain[0], rel=1e-5)
+    for a, b in zip(scaled[1], plain[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_mixed_bfloat16_step_keeps_float32_weights_and_losses():
+    model = _tiny_srgan("mixed_bfloat16")
+    assert model.generator.get_layer("res0_conv1").compute_dtype == "bfloat16"
+    logs, weights = _one_step(model, [runtime.make_adam(1e-3, 0.9, n) for n in "gd"])
+    assert all(np.isfinite(v) for v in logs.values())
+    assert all(w.dtype == np.float32 for w in weights)
+    assert model.generator.output.dtype == "float32"
