@@ -10,6 +10,8 @@ Prints, and writes to ``--out`` (default ``results/bench.txt``):
   RSS and time per output megapixel against the 256^2 input's;
 * the tf.data pipeline (decode, crop, resize, LR, flip) against what a train step consumes;
 * a profile of the GAN step by part; ``--jit`` and ``--mixed-precision`` against neither;
+  the step with Keras's stock convolutions, with the paper's global discriminator head,
+  and seed 003's design as written (``nearest``, stock convolutions);
 * the peak RSS of each case, each in a fresh process.
 
 Each case runs for the paper's sub-pixel generator and seed 003's ``nearest`` variant,
@@ -54,6 +56,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
     for name, what in (("flags", "the --jit / --mixed-precision comparison"),
+                       ("ablation", "the comparison with stock convs and a global D head"),
                        ("profile", "the GAN step profile by part"),
                        ("memory", "the fresh-process runs: peak RSS and the tiled case")):
         p.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"skip {what}")
@@ -182,6 +185,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     del models
     if args.flags:
         bench_sections.flags(report, args, sizes, batch)
+    if args.ablation:
+        bench_sections.ablation(report, args, sizes, batch)
     if args.memory:
         memory(report, args, sizes, [a for a in argv if a])
     out = Path(args.out)

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from srgan import bench_cases, inference, perf, runtime
+from srgan import bench_cases, fastconv, inference, perf, runtime
 
 
 def _speedup(times: dict) -> str:
@@ -116,3 +118,25 @@ def flags(report, args, sizes, batch: int) -> None:
     report(f"flags, subpixel GAN step, batch {batch}: images/s (speed vs neither)")
     for name, t in times.items():
         report(f"  {name:28s} {batch / t:7.3f}  {base / t:.2f}x")
+
+
+def ablation(report, args, sizes, batch: int) -> None:
+    """What the speed choices gain: the GAN step as shipped, with Keras's stock convolutions
+    instead of :mod:`srgan.fastconv`, and with the paper's global discriminator head; and
+    seed 003's design as it was written (``nearest``, stock convolutions)."""
+    global_head = dataclasses.replace(sizes, model={**sizes.model, "disc_head": "global"})
+    choices = {"as shipped": ("subpixel", sizes, False),
+               "stock Keras Conv2D (no srgan.fastconv)": ("subpixel", sizes, True),
+               "global discriminator head (the paper's)": ("subpixel", global_head, False),
+               "nearest with stock Conv2D (seed 003 as written)": ("nearest", sizes, True)}
+    cases = {}
+    for name, (variant, case_sizes, stock) in choices.items():
+        with fastconv.stock_convs() if stock else contextlib.nullcontext():  # at trace time
+            model, optimizers = bench_cases.build_srgan(case_sizes, variant)
+            cases[name] = bench_cases.train_step(model, optimizers, "gan", case_sizes, batch,
+                                                 args.jit)[0]
+    times = perf.interleaved_times(cases, args.steps)
+    shipped = times["as shipped"]
+    report(f"what each choice gains, GAN step batch {batch}: images/s (as shipped / this)")
+    for name, t in times.items():
+        report(f"  {name:48s} {batch / t:7.3f}  {t / shipped:.2f}x")

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srgan.fastconv import BlockConv2D, FastConv2D, block_tap_index, with_fast_convs
+from srgan.fastconv import (BlockConv2D, FastConv2D, block_tap_index, stock_convs,
+                            with_fast_convs)
 
 
 def _pair(fast, plain, shape, seed=0):
@@ -78,3 +79,29 @@ def test_with_fast_convs_copies_a_model():
     assert [l.name for l in fast.layers] == ["a", "b"]
     x = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype(np.float32)
     np.testing.assert_allclose(fast(x), model(x), rtol=1e-6)
+
+
+def _grad_graph_ops(layer, shape):
+    x = tf.zeros(shape)
+    layer.build(shape)
+
+    @tf.function
+    def grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+        return tape.gradient(y, x)
+
+    return {op.type for op in grad.get_concrete_function(x).graph.get_operations()}
+
+
+@pytest.mark.parametrize("make", [lambda: FastConv2D(4, 3, padding="same"),
+                                  lambda: BlockConv2D(3, 5, block=2)])
+def test_stock_convs_traces_keras_own_conv(make):
+    fast_ops = _grad_graph_ops(make(), (1, 8, 8, 4))
+    with stock_convs():
+        stock_ops = _grad_graph_ops(make(), (1, 8, 8, 4))
+    assert "Conv2DBackpropInput" not in fast_ops and "Conv2DBackpropInput" in stock_ops
+    assert "SpaceToDepth" not in stock_ops
+    fast_ops = _grad_graph_ops(make(), (1, 8, 8, 4))  # the switch is off again
+    assert "Conv2DBackpropInput" not in fast_ops

@@ -54,7 +54,7 @@ def test_bench_quick_smoke_run(tmp_path, capsys):
                        "--out", str(out)]) == 0
     text = out.read_text()
     for expected in ("gan step", "pretrain step", "inference", "tiling", "tf.data",
-                     "profile", "GFLOP/s"):
+                     "profile", "GFLOP/s", "what each choice gains", "stock Keras Conv2D"):
         assert expected in text
     assert text.strip() in capsys.readouterr().out
 
