@@ -141,16 +141,21 @@ def predict_parser() -> argparse.ArgumentParser:
     p.add_argument("-i", "--input", help="image file or folder (searched recursively) of "
                    "real low-resolution images, upscaled at their native size")
     p.add_argument("-o", "--output", default="results", help="output folder (default: results)")
-    p.add_argument("--weights", default="checkpoints/generator.weights.h5",
-                   help="generator weights; its .json must be beside it "
-                   "(default: checkpoints/generator.weights.h5)")
+    _add_generator_args(p)
     p.add_argument("--tile", type=int, default=None,
                    help="process the LR image in tiles of this size (bounds memory)")
     p.add_argument("--tile-pad", type=int, default=16, help="LR pixels of context around "
                    "each tile, cropped away after upscaling (default: 16)")
+    return p
+
+
+def _add_generator_args(p: argparse.ArgumentParser) -> None:
+    """``--weights`` and ``--max-pixels``, shared by predict.py and evaluate.py."""
+    p.add_argument("--weights", default="checkpoints/generator.weights.h5",
+                   help="generator weights; its .json must be beside it "
+                   "(default: checkpoints/generator.weights.h5)")
     p.add_argument("--max-pixels", type=int, default=DataConfig.max_pixels,
                    help=f"refuse inputs larger than this (default: {DataConfig.max_pixels})")
-    return p
 
 
 def predict_main(argv: Optional[Sequence[str]] = None) -> int:
@@ -175,9 +180,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
         "generator against nearest, bilinear and bicubic upscaling, on every image of a "
         "folder degraded as in training; tables, CSV/JSON, a plot and a contact sheet.")
     p.add_argument("--data", required=True, help="folder of HR images, searched recursively")
-    p.add_argument("--weights", default="checkpoints/generator.weights.h5",
-                   help="generator weights; its .json must be beside it "
-                   "(default: checkpoints/generator.weights.h5)")
+    _add_generator_args(p)
     p.add_argument("--out", default="results/eval", help="output folder (default: results/eval)")
     p.add_argument("--full-image", action="store_true", help="keep whole images (cropped to "
                    "a multiple of the scale) instead of preparing faces as in training")
@@ -189,8 +192,6 @@ def evaluate_parser() -> argparse.ArgumentParser:
                    help="best and worst images each on the contact sheet (default: 3)")
     p.add_argument("--tile", type=int, default=None,
                    help="run the generator on LR tiles of this size (bounds memory)")
-    p.add_argument("--max-pixels", type=int, default=DataConfig.max_pixels,
-                   help=f"refuse inputs larger than this (default: {DataConfig.max_pixels})")
     return p
 
 
