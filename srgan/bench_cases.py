@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
@@ -78,7 +77,7 @@ def build_srgan(sizes: Sizes, variant: str, policy: str = "float32") -> tuple[SR
         generator = build_generator(cfg)
         discriminator = build_discriminator(cfg, sizes.hr_size)
         extractor = backbones.build_vgg19([sizes.vgg_layer], weights=None)
-    perceptual = losses.Perceptual(extractor, "vgg19-random", sizes.vgg_layer,
+    perceptual = losses.Perceptual(extractor, "vgg19-random", (sizes.vgg_layer,), (1.0,),
                                    losses.VGG19_FEATURE_SCALE)
     optimizers = (runtime.make_adam(1e-4, 0.9, "g_adam", policy),
                   runtime.make_adam(1e-4, 0.9, "d_adam", policy))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import time
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -45,6 +47,17 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.writer.flush()
 
 
+class AverageCallback(keras.callbacks.Callback):
+    """Updates the generator's moving average (:mod:`srgan.schedules`) after every step."""
+
+    def __init__(self, average):
+        super().__init__()
+        self.average = average
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.average.update()
+
+
 class TriptychCallback(keras.callbacks.Callback):
     """Every ``every`` epochs, super-resolve fixed samples and save triptychs.
 
@@ -66,7 +79,7 @@ class TriptychCallback(keras.callbacks.Callback):
         number = epoch + 1
         if number % self.every:
             return
-        sr = self.model.generator(self.lr, training=False).numpy()
+        sr = self.model.inference_generator(self.lr, training=False).numpy()
         images = []
         for i, (lr, s, hr) in enumerate(zip(self.lr, sr, self.hr)):
             png = triptych_png(lr, s, hr, f"{self.prefix} {number}")
@@ -79,8 +92,9 @@ class TriptychCallback(keras.callbacks.Callback):
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Saves the whole state and exports G at the end of every epoch, and mid-epoch when
-    a stop was requested (Ctrl-C, SIGTERM), which then ends training.
+    """Saves the whole state and exports G at the end of every epoch, every ``every``
+    generator steps, and mid-epoch when a stop was requested (Ctrl-C, SIGTERM), which then
+    ends training. Each save adds the wall time since the last one to ``state.seconds``.
 
     A save records the epochs done, the batches done in the unfinished epoch (0 at an
     epoch end) and in all, and the data-stream position, so a resumed run continues
@@ -94,18 +108,27 @@ class CheckpointCallback(keras.callbacks.Callback):
         position: the training-stream position after the current step.
         stop: :class:`srgan.reliability.GracefulStop`; ``stop.stopped(path)`` raises after
             the save once a stop was requested.
+        every: also save every this many generator steps (None: epoch ends only).
     """
 
     def __init__(self, state, epochs_done: tf.Variable, export: Callable[[], None],
-                 log: Callable[[str], None], position: Callable[[], int], stop):
+                 log: Callable[[str], None], position: Callable[[], int], stop,
+                 every: int | None = None):
         super().__init__()
         self.state, self.epochs_done, self.export, self.log = state, epochs_done, export, log
-        self.position, self.stop = position, stop
+        self.position, self.stop, self.every = position, stop, every
         self.before = self.seen = 0  # batches of this epoch done before this fit, in it
+        self.clock = time.monotonic()
+
+    def on_train_begin(self, logs=None):
+        self.clock = time.monotonic()
 
     def _save(self, epoch_step: int) -> str:
         self.state.epoch_step.assign(epoch_step)
         self.state.data_position.assign(self.position())
+        now = time.monotonic()
+        self.state.seconds.assign_add(now - self.clock)
+        self.clock = now
         path = self.state.save()
         self.export()
         self.log(f"saved {path} (step {self.state.step})")
@@ -118,8 +141,12 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.state.batches.assign_add(batch + 1 - self.seen)
         self.seen = batch + 1
         # On an epoch's last step, on_epoch_end saves instead, as a completed epoch.
-        if self.stop.requested and self.seen < self.params["steps"]:
+        if self.seen >= self.params["steps"]:
+            return
+        if self.stop.requested:
             self.stop.stopped(self._save(self.before + self.seen), self.state.step)
+        elif self.every and self.state.step % self.every == 0:
+            self._save(self.before + self.seen)
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs_done.assign(epoch + 1)

@@ -5,8 +5,9 @@ Layout of ``checkpoint_dir``::
     config.json               the run's full Config
     state/ckpt-N.{index,data} G, D, both optimizers, epochs done per phase (tf.train.Checkpoint)
     state/checkpoint          index of the kept saves, rewritten atomically by TensorFlow
-    generator.weights.h5      generator weights alone, for predict.py
-    generator.json            the model config that rebuilds that generator
+    generator.weights.h5      generator weights alone (the moving average when kept), for
+                              predict.py: a plain Keras SRResNet (see export_generator)
+    generator.json            its model card: the config that rebuilds it, training facts
     generator_best.*          the same for the best epoch by validation (srgan.validation)
     validation.csv            validation metrics per epoch
 
@@ -36,10 +37,13 @@ import keras
 import tensorflow as tf
 
 from srgan import files
-from srgan.config import ModelConfig
+from srgan.config import LEGACY_MODEL_FIELDS, ModelConfig
 
 GENERATOR_WEIGHTS = "generator.weights.h5"
 GENERATOR_BEST_WEIGHTS = "generator_best.weights.h5"
+# 1: weights of the fast build (keys named after srgan.fastconv's classes), BatchNorm and
+#    tanh implied. 2: weights of the plain Keras build, every architecture field written.
+CARD_FORMAT = 2
 
 
 class TrainingState:
@@ -49,11 +53,14 @@ class TrainingState:
         checkpoint_dir: run folder (``state/`` is created inside).
         generator, discriminator: the two networks.
         g_optimizer, d_optimizer: their optimizers; built here, so restored slots line up.
+        average: the generator's moving average (:class:`srgan.schedules.GeneratorAverage`),
+            or None.
         keep: how many saves to keep.
     """
 
     def __init__(self, checkpoint_dir: Path, generator: keras.Model,
-                 discriminator: keras.Model, g_optimizer, d_optimizer, keep: int = 3):
+                 discriminator: keras.Model, g_optimizer, d_optimizer, average=None,
+                 keep: int = 3):
         self.dir = Path(checkpoint_dir)
         state_dir = files.check_writable_dir(self.dir / "state")
         g_optimizer.build(generator.trainable_variables)
@@ -63,11 +70,18 @@ class TrainingState:
         # batches trained on in all (= step, unless mixed-precision loss scaling skipped
         # an update) and training-stream elements consumed (srgan.stream).
         self.epoch_step, self.batches, self.data_position = _counter(), _counter(), _counter()
+        # The generator step at which the current phase began (its schedule counts from
+        # there) and the training time so far, in seconds.
+        self.phase_start = _counter()
+        self.seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        extra = {"ema_generator": average.average, "ema_updates": average.updates} \
+            if average is not None else {}
         self.checkpoint = tf.train.Checkpoint(
             generator=generator, discriminator=discriminator, g_optimizer=g_optimizer,
             d_optimizer=d_optimizer, pretrain_epochs=self.pretrain_epochs,
             gan_epochs=self.gan_epochs, epoch_step=self.epoch_step, batches=self.batches,
-            data_position=self.data_position)
+            data_position=self.data_position, phase_start=self.phase_start,
+            seconds=self.seconds, **extra)
         try:
             self.manager = tf.train.CheckpointManager(self.checkpoint, state_dir, keep)
         except ValueError:  # an empty index file: set it aside, find the saves on disk
@@ -180,17 +194,23 @@ def _slow_save_hook() -> Optional[tf.train.CheckpointOptions]:
 
 def export_generator(generator: keras.Model, model_cfg: ModelConfig, path: Path,
                      extra: Optional[dict] = None) -> None:
-    """Save generator weights to ``path`` and the config that rebuilds it beside it.
+    """Save generator weights to ``path`` and its model card (JSON) beside it.
 
-    ``path`` ends in ``.weights.h5``; the JSON goes to the same name with ``.json``.
-    Both are written atomically, the JSON last, so a reader that finds the JSON finds
-    matching weights.
+    The weights are those of the plain Keras build (``build_generator(cfg, fast=False)``:
+    ``Conv2D``, ``PReLU``, ``Add``...), so the file never depends on srgan's CPU speed
+    layers, whose class names Keras would otherwise use as keys. ``path`` ends in
+    ``.weights.h5``; the card goes to the same name with ``.json``. Both are written
+    atomically, the card last, so a reader that finds the card finds matching weights.
     """
+    from srgan.models import build_generator, copy_weights
+
     path = Path(path)
+    plain = build_generator(model_cfg, fast=False)
+    copy_weights(generator, plain)
     with files.atomic_path(path) as tmp:
-        generator.save_weights(tmp)
-    meta = {"model": asdict(model_cfg), **(extra or {})}
-    files.atomic_write_bytes(generator_json(path), json.dumps(meta, indent=2).encode() + b"\n")
+        plain.save_weights(tmp)
+    card = {"format": CARD_FORMAT, "model": asdict(model_cfg), **(extra or {})}
+    files.atomic_write_bytes(generator_json(path), json.dumps(card, indent=2).encode() + b"\n")
 
 
 def generator_json(weights_path: Path) -> Path:
@@ -200,32 +220,62 @@ def generator_json(weights_path: Path) -> Path:
     return Path(weights_path).with_name(stem + ".json")
 
 
+def read_card(weights_path: Path) -> tuple[dict, ModelConfig]:
+    """The model card beside ``weights_path`` and the architecture it describes.
+
+    Cards of format 1 (before ``batch_norm`` and ``global_residual`` existed) mean the
+    paper's BatchNorm generator with a tanh output; unknown fields (a newer version's)
+    are ignored.
+
+    Raises:
+        FileNotFoundError: one line naming the missing file and what to do.
+        ValueError: one line naming the card and what is wrong with it.
+    """
+    card_path = generator_json(weights_path)
+    if not card_path.is_file():
+        raise FileNotFoundError(f"{card_path}: missing model card (the JSON that must sit "
+                                f"beside {Path(weights_path).name}); re-export the generator "
+                                f"or pass another --model")
+    try:
+        card = json.loads(card_path.read_text())
+        fields = dict(card["model"])
+        if card.get("format", 1) < 2:
+            fields = {**LEGACY_MODEL_FIELDS, **fields}
+        known = set(ModelConfig.__dataclass_fields__)
+        return card, ModelConfig(**{k: v for k, v in fields.items() if k in known})
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"{card_path}: not a generator model card ({_first_line(e)}); "
+                         f"re-export the generator or pass another --model") from None
+
+
 def load_generator(weights_path: Path) -> tuple[keras.Model, dict]:
     """Rebuild the generator described beside ``weights_path`` and load its weights.
 
-    Returns the model and the JSON metadata (``model`` config, ``hr_size``, ...).
+    Returns the fast build (:mod:`srgan.fastconv`) and the model card (``model`` config,
+    ``hr_size``, training facts...). Format-1 files, written by earlier versions with the
+    fast layers' keys, load straight into the fast build.
 
     Raises:
         FileNotFoundError: one line naming the missing file and the command to run first.
+        ValueError: a damaged card or weights file, named.
     """
-    from srgan.models import build_generator
+    from srgan.models import build_generator, copy_weights
 
     weights_path = Path(weights_path)
-    meta_path = generator_json(weights_path)
-    for p in (weights_path, meta_path):
-        if not p.is_file():
-            raise FileNotFoundError(
-                f"{p}: no trained generator here; run `python train.py` first "
-                f"or pass --weights PATH")
-    try:
-        meta = json.loads(meta_path.read_text())
-        model_cfg = ModelConfig(**meta["model"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{meta_path}: not a generator description ({e})") from None
+    if not weights_path.is_file():
+        raise FileNotFoundError(f"{weights_path}: no trained generator here; run "
+                                f"`python train.py` first or pass --model srresnet|srgan|PATH")
+    card, model_cfg = read_card(weights_path)
     generator = build_generator(model_cfg)
     try:
-        generator.load_weights(weights_path)
-    except (OSError, ValueError) as e:
+        if card.get("format", 1) < 2:
+            generator.load_weights(weights_path)
+        else:
+            plain = build_generator(model_cfg, fast=False)
+            plain.load_weights(weights_path)
+            copy_weights(plain, generator)
+    except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"{weights_path}: cannot load generator weights "
                          f"({_first_line(e)})") from None
-    return generator, meta
+    card["model"] = asdict(model_cfg)
+    return generator, card

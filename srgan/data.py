@@ -4,7 +4,9 @@ Every image becomes an (LR, HR) pair the same way, in training, sampling, predic
 evaluation:
 
 1. centre square crop (CelebA's 178x218 faces lose their top and bottom margins);
-2. resize to ``hr_size`` with antialiased bicubic -> HR;
+2. resize to ``hr_size`` with antialiased bicubic -> HR. When training on ``crop``
+   patches, only larger faces are resized (down to ``hr_size``): smaller ones keep their
+   native resolution, since an upscaled HR is itself blurred;
 3. optional random ``crop`` x ``crop`` HR patch (training only);
 4. LR = HR downscaled by ``1/scale`` with antialiased bicubic (:func:`degrade`).
 
@@ -117,14 +119,21 @@ def _resize(img, height, width):
     return tf.round(tf.clip_by_value(out, 0.0, 255.0))
 
 
-def prepare_hr(image, hr_size: int):
-    """``(H, W, C)`` uint8 -> ``(hr_size, hr_size, C)`` float32 in [0, 255]: centre square
-    crop, antialiased bicubic resize, rounded to 8-bit levels."""
+def prepare_hr(image, hr_size: int, crop: Optional[int] = None):
+    """``(H, W, C)`` uint8 -> ``(S, S, C)`` float32 in [0, 255]: centre square crop,
+    antialiased bicubic resize, rounded to 8-bit levels.
+
+    ``S`` is ``hr_size``; with ``crop`` it is the square's own side clipped to
+    ``[crop, hr_size]``, so faces are only shrunk (or grown up to the crop size).
+    """
     image = tf.cast(image, tf.float32)
     h, w = tf.shape(image)[0], tf.shape(image)[1]
     s = tf.minimum(h, w)
     square = image[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
-    return _resize(square, hr_size, hr_size)
+    if crop is None:
+        return _resize(square, hr_size, hr_size)
+    side = tf.clip_by_value(s, crop, hr_size)
+    return tf.cond(tf.equal(side, s), lambda: square, lambda: _resize(square, side, side))
 
 
 def degrade(hr, scale: int):
@@ -144,7 +153,7 @@ def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=
     augmentation is applied, drawn from ``seed`` alone: the HR ``crop`` patch is taken at
     a random place (else the centre) and both are flipped left-right with probability 1/2.
     """
-    hr = prepare_hr(image, hr_size)
+    hr = prepare_hr(image, hr_size, crop)
     if seed is None:
         if crop:
             hr = tf.image.resize_with_crop_or_pad(hr, crop, crop)

@@ -164,7 +164,7 @@ def run(generator, meta: dict, args: argparse.Namespace) -> int:
     results, failures = evaluate_folder(paths, root, generator, scale, lpips, args)
     if not results:
         raise ValueError(f"{root}: none of the {len(paths)} images could be evaluated")
-    settings = {"data": str(root), "weights": str(args.weights), "scale": scale,
+    settings = {"data": str(root), "model": str(args.model), "scale": scale,
                 "hr": "whole image, cropped to a multiple of the scale" if args.full_image
                 else f"centre square resized to {args.hr_size} (as in training)",
                 "crop_border": scale, "images": len(results), "failed": failures}

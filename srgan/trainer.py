@@ -5,8 +5,10 @@ any Keras model (the pattern of the Keras guide "Customizing what happens in fit
 
 Two phases, picked at ``compile``:
 
-* ``pretrain``: SRResNet, the generator alone on pixel MSE (the paper's initialisation).
-* ``gan``: generator loss = content + adv_weight * BCE(D(SR) -> real); discriminator loss =
+* ``pretrain``: SRResNet, the generator alone on a pixel loss (L1, or the paper's MSE;
+  the paper's initialisation).
+* ``gan``: generator loss = content + adv_weight * BCE(D(SR) -> real)
+  [+ pixel_weight * L1(SR, HR)]; discriminator loss =
   BCE(D(HR) -> real) + BCE(D(SR) -> fake). Both networks are updated from the same forward
   pass (simultaneous updates, as in TensorFlow's DCGAN tutorial).
 
@@ -41,16 +43,27 @@ class SRGAN(keras.Model):
         discriminator: ``hr (B, H, W, 3) -> logits`` (``(B, 1)`` or ``(B, H/16, W/16, 1)``).
         perceptual: the frozen extractor and its feature scale (:class:`losses.Perceptual`).
         adv_weight: weight of the generator's adversarial term (1e-3 in the paper).
+        pixel_loss: ``l1`` or ``mse``, the pre-training loss (:func:`losses.pixel_loss`).
+        pixel_weight: weight of an L1 pixel term in the GAN phase's generator loss.
+        average: the moving average of ``generator`` (:mod:`srgan.schedules`), or None.
+            It is updated by a callback; :attr:`inference_generator` is the network that
+            is validated, sampled and exported.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
-                 perceptual: losses.Perceptual, adv_weight: float = 1e-3, **kwargs):
+                 perceptual: losses.Perceptual, adv_weight: float = 1e-3,
+                 pixel_loss: str = "mse", average: keras.Model | None = None,
+                 pixel_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
+        self.pixel_loss, self.pixel_weight = pixel_loss, pixel_weight
+        if average is not None:
+            average.trainable = False
+        self.inference_generator = average if average is not None else generator
         self.discriminator = discriminator
         self.extractor = perceptual.extractor
         self.extractor.trainable = False
-        self.feature_scale = perceptual.feature_scale
+        self.perceptual = perceptual
         self.adv_weight = adv_weight
         self.phase = "gan"
         self.trackers = {name: keras.metrics.Mean(name=name) for name in GAN_METRICS}
@@ -115,7 +128,7 @@ class SRGAN(keras.Model):
     def _pretrain_step(self, lr, hr):
         with tf.GradientTape() as tape:
             sr = self.generator(lr, training=True)
-            per_example = losses.pixel_loss(sr, hr)
+            per_example = losses.pixel_loss(sr, hr, self.pixel_loss)
             # scale_loss: loss scaling under mixed_float16, identity otherwise.
             loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
         g_vars = self.generator.trainable_variables
@@ -129,10 +142,11 @@ class SRGAN(keras.Model):
             sr = self.generator(lr, training=True)
             real_logits = self.discriminator(hr, training=True)
             fake_logits = self.discriminator(sr, training=True)
-            content = losses.content_loss(self.extractor(sr, training=False), hr_features,
-                                          self.feature_scale)
+            content = self.perceptual.loss(self.extractor(sr, training=False), hr_features)
             adv = losses.generator_adv_loss(fake_logits)
             g_per_example = content + self.adv_weight * adv
+            if self.pixel_weight:
+                g_per_example += self.pixel_weight * losses.pixel_loss(sr, hr, "l1")
             d_per_example = losses.discriminator_loss(real_logits, fake_logits)
             g_loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(g_per_example))
             d_loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(d_per_example))

@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import keras
 import tensorflow as tf
 
-from srgan import (callbacks, checkpoint, data, files, losses, reliability, runtime, stream,
-                   validation)
-from srgan.config import Config, DataConfig, save_config
-from srgan.models import build_discriminator, build_generator
+from srgan import (callbacks, checkpoint, data, files, losses, pretrained, reliability,
+                   runtime, stream, validation)
+from srgan.config import GENERATOR_FIELDS, Config, DataConfig, save_config
+from srgan.models import build_discriminator, build_generator, copy_weights
+from srgan.schedules import GeneratorAverage, PhaseSchedule
 from srgan.trainer import SRGAN
 
 
@@ -46,10 +47,56 @@ def _check_same_model(cfg: Config, config_path: Path) -> None:
                          f"({changes}); use another --checkpoint-dir")
 
 
-def build_run(cfg: Config, log: Callable[[str], None] = print):
-    """Build networks, optimizers and state for ``cfg``; restore the newest checkpoint.
+def _generator_arch(model_cfg) -> dict:
+    return {k: getattr(model_cfg, k) for k in GENERATOR_FIELDS}
 
-    Returns ``(model, state, perceptual)``; ``model`` is an uncompiled :class:`SRGAN`.
+
+def init_weights_path(cfg: Config, log: Callable[[str], None] = print) -> Optional[Path]:
+    """The generator weights a fresh run starts from (``--init-from``), or None.
+
+    Unset: the shipped SRResNet when the run has no pre-training phase (so ``train.py
+    --epochs N`` is the paper's GAN stage, started from a trained SRResNet) and its
+    architecture matches this run's; otherwise none, with a line saying why.
+
+    Raises:
+        FileNotFoundError, ValueError: a named file that is missing, or whose
+            architecture differs from this run's.
+    """
+    t = cfg.train
+    if t.init_from == "none":
+        return None
+    if t.init_from is None:
+        path = pretrained.shipped_path("srresnet")
+        if t.pretrain_epochs > 0:
+            return None
+        if not path.is_file():
+            log(f"init: {path} not found; the generator starts from random weights")
+            return None
+        _, arch = checkpoint.read_card(path)
+        if _generator_arch(arch) != _generator_arch(cfg.model):
+            log(f"init: the shipped SRResNet's architecture differs from this run's; the "
+                f"generator starts from random weights (--init-from PATH to choose)")
+            return None
+        return path
+    path = pretrained.resolve(t.init_from)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: --init-from names no such file")
+    _, arch = checkpoint.read_card(path)
+    theirs, ours = _generator_arch(arch), _generator_arch(cfg.model)
+    if theirs != ours:
+        diff = ", ".join(f"{k} {theirs[k]!r} here {ours[k]!r}" for k in ours
+                         if theirs[k] != ours[k])
+        raise ValueError(f"{path}: its generator differs from this run's ({diff}); "
+                         f"pass matching model flags or --init-from none")
+    return path
+
+
+def build_run(cfg: Config, log: Callable[[str], None] = print):
+    """Build networks, optimizers and state for ``cfg``; restore the newest checkpoint,
+    or on a fresh run load ``--init-from`` weights.
+
+    Returns ``(model, state, perceptual, average)``; ``model`` is an uncompiled
+    :class:`SRGAN`, ``average`` the generator's :class:`GeneratorAverage` or None.
     """
     t = cfg.train
     ckpt_dir = files.check_writable_dir(Path(t.checkpoint_dir))
@@ -64,19 +111,61 @@ def build_run(cfg: Config, log: Callable[[str], None] = print):
     with runtime.dtype_policy(policy):
         generator = build_generator(cfg.model)
         discriminator = build_discriminator(cfg.model, cfg.data.crop or cfg.data.hr_size)
+        average = (GeneratorAverage(generator, build_generator(cfg.model), t.ema_decay)
+                   if t.ema_decay else None)
     # train() builds under its strategy's scope: variables are mirrored over the replicas.
     runtime.sync_batch_norm([generator, discriminator], tf.distribute.get_strategy())
-    g_opt = runtime.make_adam(t.g_lr, t.beta_1, "g_adam", policy)
-    d_opt = runtime.make_adam(t.d_lr, t.beta_1, "d_adam", policy)
-    state = checkpoint.TrainingState(ckpt_dir, generator, discriminator, g_opt, d_opt)
+    # Schedules from the start, so no rate is a variable that a restore would bring back;
+    # train() sets each phase's own before compiling it (set_schedules).
+    g_opt = runtime.make_adam(PhaseSchedule(t.g_lr, "constant", 1), t.beta_1, "g_adam",
+                              policy)
+    d_opt = runtime.make_adam(PhaseSchedule(t.d_lr, "constant", 1), t.beta_1, "d_adam",
+                              policy)
+    state = checkpoint.TrainingState(ckpt_dir, generator, discriminator, g_opt, d_opt,
+                                     average)
     restored = state.restore(log)
     if restored:
         log(f"resuming from {restored}: step {state.step}, "
             f"pretrain epochs {int(state.pretrain_epochs.numpy())}/{t.pretrain_epochs}, "
             f"GAN epochs {int(state.gan_epochs.numpy())}/{t.epochs}")
+    else:
+        init = init_weights_path(cfg, log)
+        if init is not None:
+            copy_weights(checkpoint.load_generator(init)[0], generator)
+            log(f"init: generator weights from {init}")
+        if average is not None:
+            average.reset()
     save_config(cfg, config_path, resolved=perceptual.describe())
-    model = SRGAN(generator, discriminator, perceptual, cfg.loss.adv_weight)
-    return model, state, perceptual
+    model = SRGAN(generator, discriminator, perceptual, cfg.loss.adv_weight,
+                  t.pixel_loss, average.average if average is not None else None,
+                  cfg.loss.pixel_weight)
+    return model, state, perceptual, average
+
+
+def set_schedules(cfg: Config, state, phase: str, steps_per_epoch: int,
+                  log: Callable[[str], None] = print) -> None:
+    """Give both optimizers the ``phase``'s learning-rate schedule, from the config.
+
+    A phase that starts now records its first step in ``state.phase_start``; a resumed
+    one keeps the recorded one, so the schedule continues where it was, at the rates the
+    config gives now. Prints the generator's rate in force.
+    """
+    t = cfg.train
+    if int(state.epoch_step.numpy()) == 0 and int(
+            (state.pretrain_epochs if phase == "pretrain" else state.gan_epochs).numpy()) == 0:
+        state.phase_start.assign(state.step)
+    epochs = t.pretrain_epochs if phase == "pretrain" else t.epochs
+    total = epochs * steps_per_epoch
+    g_rate = t.pretrain_lr if phase == "pretrain" else t.g_lr
+    start = state.phase_start
+    state.g_optimizer.learning_rate = PhaseSchedule(g_rate, t.lr_schedule, total, start,
+                                                    t.lr_min_ratio)
+    # The discriminator trains in the GAN phase only: its own step count is the phase's.
+    state.d_optimizer.learning_rate = PhaseSchedule(t.d_lr, t.lr_schedule, total, 0,
+                                                    t.lr_min_ratio)
+    now = float(state.g_optimizer.learning_rate)
+    log(f"{phase}: generator learning rate {g_rate:g}, {t.lr_schedule} over {total} steps "
+        f"from step {int(start.numpy())}; {now:.3g} at step {state.step}")
 
 
 def _stream_position(paths, seed: int, batch_size: int, state, guard) -> Callable[[], int]:
@@ -115,11 +204,13 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
     results_dir = files.check_writable_dir(Path(t.results_dir))
     logdir = files.check_writable_dir(Path(t.logdir))
     # The built-in sample faces stand in for the default data/ only, never for a
-    # folder the user named.
-    paths = data.find_images(d.data_dir, d.data_dir == DataConfig.data_dir, log)
-    paths, val_paths = validation.split_paths(paths, cfg, log)
+    # folder the user named. Validation files are held out of the first folder.
+    default = d.data_dirs == DataConfig().data_dirs
+    groups = [data.find_images(folder, default, log) for folder in d.data_dirs]
+    paths, val_paths = validation.split_paths(groups[0], cfg, log)
+    paths = paths + [p for group in groups[1:] for p in group]
     with strategy.scope():
-        model, state, perceptual = build_run(cfg, log)
+        model, state, perceptual, average = build_run(cfg, log)
     guard = data.DecodeGuard(len(paths), d.max_pixels, d.max_bad_fraction)
     position = _stream_position(paths, t.seed, d.batch_size, state, guard)
     steps = t.steps_per_epoch or max(1, len(paths) // d.batch_size)
@@ -127,16 +218,23 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
                                                   cfg.model.scale, d.max_pixels)
     writer = tf.summary.create_file_writer(str(logdir))
     optimizers = {"generator": state.g_optimizer, "discriminator": state.d_optimizer}
-    export_meta = {"hr_size": d.hr_size, "perceptual": perceptual.describe()}
+    hardware = runtime.describe_hardware()
 
     def export(name: str = checkpoint.GENERATOR_WEIGHTS, **extra):
-        checkpoint.export_generator(model.generator, cfg.model, state.dir / name,
-                                    {**export_meta, **extra})
+        card = {"hr_size": d.hr_size, "perceptual": perceptual.describe(),
+                "training": {"step": state.step, "phase": model.phase,
+                             "hours": round(float(state.seconds.numpy()) / 3600, 3),
+                             "hardware": hardware, "data": list(d.data_dirs),
+                             "crop": d.crop, "batch_size": d.batch_size,
+                             "pixel_loss": t.pixel_loss, "ema_decay": t.ema_decay,
+                             "init_from": t.init_from}}
+        checkpoint.export_generator(model.inference_generator, cfg.model, state.dir / name,
+                                    {**card, **extra})
 
     validator = validation.build_callback(
         cfg, val_paths, writer, state.dir,
         lambda **extra: export(checkpoint.GENERATOR_BEST_WEIGHTS, **extra),
-        lambda: state.step, log)
+        lambda: state.step, log, every=t.val_every)
 
     phases = (("pretrain", t.pretrain_epochs, state.pretrain_epochs),
               ("gan", t.epochs, state.gan_epochs))
@@ -147,10 +245,13 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
                 continue
             log(f"{phase}: epochs {done + 1}..{total}, {steps} steps each, "
                 f"batch {d.batch_size}")
+            set_schedules(cfg, state, phase, steps, log)
             model.compile(optimizers["generator"], optimizers["discriminator"], phase=phase,
                           jit_compile=t.jit)
-            # The progress bar first, so its epoch line ends before checkpoint messages.
+            # The progress bar first, so its epoch line ends before checkpoint messages;
+            # the average next, so that what is validated and saved includes this step.
             cbs = [keras.callbacks.ProgbarLogger(),
+                   *([callbacks.AverageCallback(average)] if average else []),
                    callbacks.TensorBoardLogger(writer, phase, optimizers),
                    callbacks.TriptychCallback(lr_samples, hr_samples, results_dir, writer,
                                               t.sample_every,
@@ -158,7 +259,8 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
                                               lambda: state.step),
                    *([validator] if validator else []),
                    reliability.NonFiniteGuard(state, phase),
-                   callbacks.CheckpointCallback(state, counter, export, log, position, stop)]
+                   callbacks.CheckpointCallback(state, counter, export, log, position, stop,
+                                                t.save_every)]
             for first, last, n in _fits(done, total, steps, int(state.epoch_step.numpy())):
                 dataset = data.make_dataset(paths, d, cfg.model.scale, t.seed, guard,
                                             position())

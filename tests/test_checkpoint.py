@@ -15,7 +15,7 @@ def _weights(model):
 def test_resume_continues_from_saved_step_with_equal_weights(tiny_cfg):
     model = training.train(tiny_cfg, log=lambda m: None, verbose=0)
     g, d = _weights(model.generator), _weights(model.discriminator)
-    resumed, state, _ = training.build_run(tiny_cfg, log=lambda m: None)
+    resumed, state, _, _ = training.build_run(tiny_cfg, log=lambda m: None)
     assert state.step == 2 and int(state.gan_epochs.numpy()) == 1
     for a, b in zip(g + d, _weights(resumed.generator) + _weights(resumed.discriminator)):
         np.testing.assert_array_equal(a, b)
@@ -43,12 +43,12 @@ def test_damaged_latest_checkpoint_falls_back(tiny_cfg):
 
     more = dataclasses.replace(tiny_cfg, train=dataclasses.replace(tiny_cfg.train, epochs=2))
     training.train(more, log=lambda m: None, verbose=0)
-    _, state, _ = training.build_run(more, log=lambda m: None)
+    _, state, _, _ = training.build_run(more, log=lambda m: None)
     latest = state.manager.latest_checkpoint
     for f in state.dir.glob("state/" + latest.rsplit("/", 1)[1] + ".*"):
         f.write_bytes(b"garbage")
     lines = []
-    _, state, _ = training.build_run(more, log=lines.append)
+    _, state, _, _ = training.build_run(more, log=lines.append)
     assert state.step == 2
     assert any("unreadable checkpoint" in line and latest in line for line in lines)
 
@@ -59,7 +59,7 @@ def test_exported_generator_round_trips(tiny_cfg):
     generator, meta = checkpoint.load_generator(path)
     assert meta["hr_size"] == 32 and meta["model"]["num_blocks"] == 1
     x = np.random.default_rng(0).uniform(-1, 1, (1, 5, 7, 3)).astype(np.float32)
-    np.testing.assert_allclose(generator(x), model.generator(x), atol=1e-6)
+    np.testing.assert_allclose(generator(x), model.inference_generator(x), atol=1e-6)
 
 
 def test_missing_generator_names_what_to_run(tmp_path):

@@ -31,7 +31,7 @@ def test_flags_build_config_and_json_round_trips(tmp_path):
         ["--hr-size", "128", "--scale", "2", "--upsample", "nearest", "--epochs", "3",
          "--crop", "64", "--feature-scale", "0.5", "--g-lr", "2e-4", "--data", "faces"])
     cfg = config_from_args(args)
-    assert (cfg.data.hr_size, cfg.data.crop, cfg.data.data_dir) == (128, 64, "faces")
+    assert (cfg.data.hr_size, cfg.data.crop, cfg.data.data_dirs) == (128, 64, ("faces",))
     assert (cfg.model.scale, cfg.model.upsample, cfg.train.epochs) == (2, "nearest", 3)
     assert (cfg.loss.feature_scale, cfg.train.g_lr) == (0.5, 2e-4)
     assert cfg.model.num_blocks == 16  # unset flags keep the dataclass default

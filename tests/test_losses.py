@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from srgan import backbones, losses
-from srgan.config import LossConfig
+from srgan.config import Config, LossConfig
 
 
 def test_content_loss_known_value():
@@ -47,11 +47,27 @@ def test_auto_falls_back_to_offline_vgg16(monkeypatch):
 
 def test_offline_perceptual_is_frozen_imagenet_vgg16():
     p = losses.build_perceptual(LossConfig(perceptual="vgg16-offline",
-                                           feature_layer="block1_conv2"))
+                                           feature_layers=("block1_conv2",)))
     assert (p.backbone, p.layer) == ("vgg16-offline", "block1_conv2")
     assert p.feature_scale == pytest.approx(28.8 / 12.75)
     assert not p.extractor.trainable and not p.extractor.trainable_weights
     assert p.extractor(np.zeros((1, 16, 16, 3), np.float32)).shape == (1, 16, 16, 64)
+
+
+def test_several_layers_add_their_weighted_losses():
+    p = losses.build_perceptual(LossConfig(perceptual="vgg16-offline",
+                                           feature_layers=("block1_conv2", "block2_conv1"),
+                                           layer_weights=(0.25, 2.0), feature_scale=0.5))
+    rng = np.random.default_rng(0)
+    a, b = (rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32) for _ in range(2))
+    fa, fb = p.extractor(a), p.extractor(b)
+    assert [f.shape[1] for f in fa] == [16, 8]
+    expected = (0.25 * losses.content_loss(fa[0], fb[0], 0.5)
+                + 2.0 * losses.content_loss(fa[1], fb[1], 0.5))
+    np.testing.assert_allclose(p.loss(fa, fb), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="layer_weights has 1 values for 2"):
+        Config(loss=LossConfig(feature_layers=("block1_conv2", "block2_conv1"),
+                               layer_weights=(1.0,)))
 
 
 def test_vgg19_unavailable_is_one_clear_line(monkeypatch, tmp_path):

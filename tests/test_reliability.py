@@ -227,7 +227,7 @@ def test_damaged_checkpoint_falls_back_and_says_which(tmp_path, faces, reference
                         "index empty": b""}[damage])
     lines = []
     cfg = config_from_args(train_parser().parse_args(flags(tmp_path, faces)))
-    _, run_state, _ = training.build_run(cfg, log=lines.append)
+    _, run_state, _, _ = training.build_run(cfg, log=lines.append)
     if damage.startswith("index"):
         assert any("unreadable checkpoint index; trying the 3 saves found on disk" in m
                    for m in lines), lines
@@ -270,7 +270,7 @@ def test_kill9_inside_and_between_saves_loses_no_completed_checkpoint(tmp_path, 
     assert "removed 2 leftover files of an interrupted save" in second
     lines = []
     cfg = config_from_args(train_parser().parse_args(flags(tmp_path, faces, 100)))
-    _, run_state, _ = training.build_run(cfg, log=lines.append)
+    _, run_state, _, _ = training.build_run(cfg, log=lines.append)
     assert run_state.step == 4
     assert f"resuming from {state / 'ckpt-4'}: step 4" in "\n".join(lines)
 

@@ -44,7 +44,7 @@ MIRRORED_SCRIPT = textwrap.dedent("""
         strategy = runtime.make_strategy(name, 2)
         t = dataclasses.replace(cfg.train, checkpoint_dir=f"{sys.argv[2]}/{name}")
         with strategy.scope():  # as training.train does
-            model, state, _ = training.build_run(dataclasses.replace(cfg, train=t),
+            model, state, _, _ = training.build_run(dataclasses.replace(cfg, train=t),
                                                  log=lambda m: None)
         model.compile(state.g_optimizer, state.d_optimizer, run_eagerly=True)  # no tracing
         model.fit(tf.data.Dataset.from_tensors((lr, hr)), epochs=1, verbose=0)

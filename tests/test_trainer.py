@@ -13,8 +13,9 @@ from srgan.trainer import GAN_METRICS, PRETRAIN_METRICS, SRGAN, batch_psnr
 def _model():
     keras.utils.set_random_seed(0)
     cfg = ModelConfig(**TINY_MODEL)
-    extractor = backbones.build_vgg16(["block1_conv2"], weights=None)  # random: tests only
-    perceptual = losses.Perceptual(extractor, "test", "block1_conv2", 1.0)
+    extractor = backbones.build_vgg16(["block1_conv1", "block1_conv2"], weights=None)  # random
+    perceptual = losses.Perceptual(extractor, "test", ("block1_conv1", "block1_conv2"),
+                                   (0.5, 1.0), 1.0)
     return SRGAN(build_generator(cfg), build_discriminator(cfg, 32), perceptual)
 
 

@@ -63,7 +63,8 @@ def test_callback_writes_scalars_csv_and_keeps_the_best(tmp_path, lpips):
     cb = validation.ValidationCallback(
         lr, hr, 4, lpips, writer, tmp_path / "validation.csv", lambda: 10 * len(shown),
         "lpips", lambda **extra: exported.append(extra["validation"]), log=lambda m: None)
-    cb.set_model(SimpleNamespace(phase="gan", generator=lambda x, training: outputs[shown[-1]]))
+    cb.set_model(SimpleNamespace(phase="gan",
+                                 inference_generator=lambda x, training: outputs[shown[-1]]))
     cb.on_train_begin()
     for epoch, name in enumerate(["noise", "perfect", "noise"]):
         shown.append(name)

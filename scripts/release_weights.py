@@ -1,0 +1,76 @@
+"""Copies a trained generator into ``weights/`` with its model card.
+
+Usage:
+    python scripts/release_weights.py RUN_DIR NAME [--which best|latest]
+        [--command "python train.py ..."] [--eval results/eval/results.json ...]
+        [--data-note TEXT] [--licence TEXT]
+
+RUN_DIR is a training run's checkpoint folder (``generator*.weights.h5`` and cards);
+NAME is the shipped name, e.g. ``srresnet_x4_faces``. The card keeps what the run wrote
+(architecture, training step, hours, hardware, data folders, validation scores) and adds
+the command, the data and its licence, and the summaries of ``evaluate.py`` runs
+(``results.json``). The weights are re-saved through the same export as training, so the
+file is the plain-Keras format (card format 2). Files are written atomically.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # so that `python scripts/release_weights.py` finds srgan
+
+from srgan import checkpoint, files  # noqa: E402
+from srgan.config import ModelConfig  # noqa: E402
+from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
+
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("run_dir")
+    p.add_argument("name")
+    p.add_argument("--which", choices=("best", "latest"), default="best")
+    p.add_argument("--command", default=None, help="the train.py command(s) that made it")
+    p.add_argument("--eval", nargs="*", default=[], help="evaluate.py results.json files")
+    p.add_argument("--data-note", default=None, help="what the training data was")
+    p.add_argument("--licence", default=None, help="the terms the weights carry")
+    p.add_argument("--out-dir", default=str(WEIGHTS_DIR))
+    args = p.parse_args(argv)
+
+    weights = Path(args.run_dir) / (checkpoint.GENERATOR_BEST_WEIGHTS if args.which == "best"
+                                    else checkpoint.GENERATOR_WEIGHTS)
+    generator, card = checkpoint.load_generator(weights)
+    card.pop("format", None)
+    extra = {k: v for k, v in card.items() if k != "model"}
+    extra = {"name": args.name, "task": f"x{card['model']['scale']} face super-resolution "
+             f"({card['hr_size'] // card['model']['scale']}x{card['hr_size'] // card['model']['scale']}"
+             f" -> {card['hr_size']}x{card['hr_size']}; any input size)", **extra}
+    if args.command:
+        extra.setdefault("training", {})["command"] = args.command
+    if args.data_note:
+        extra["data"] = args.data_note
+    if args.licence:
+        extra["licence"] = args.licence
+    evaluations = []
+    for path in args.eval:
+        record = json.loads(Path(path).read_text())
+        evaluations.append({"settings": record["settings"], "summary": record["summary"]})
+    if evaluations:
+        extra["evaluation"] = evaluations
+    out = Path(args.out_dir) / f"{args.name}.weights.h5"
+    files.check_writable_dir(out.parent)
+    checkpoint.export_generator(generator, ModelConfig(**card["model"]), out, extra)
+    size = out.stat().st_size
+    if size > MAX_BYTES:
+        print(f"error: {out}: {size} bytes, over the 10 MB a shipped file may have",
+              file=sys.stderr)
+        return 1
+    print(f"wrote {out} ({size / 1e6:.2f} MB) and {checkpoint.generator_json(out).name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

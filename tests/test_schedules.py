@@ -1,0 +1,109 @@
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from srgan import checkpoint, training
+from srgan.config import ModelConfig
+from srgan.models import build_generator
+from srgan.schedules import GeneratorAverage, PhaseSchedule, ema_decay_at
+
+
+def test_cosine_schedule_runs_from_rate_to_min_over_the_phase():
+    start = tf.Variable(100, dtype=tf.int64)
+    s = PhaseSchedule(2e-4, "cosine", total_steps=1000, start=start, min_ratio=0.01)
+    assert float(s(100)) == pytest.approx(2e-4)
+    assert float(s(600)) == pytest.approx(2e-4 * (0.01 + 0.99 * 0.5))
+    assert float(s(1100)) == pytest.approx(2e-6)
+    assert float(s(5000)) == pytest.approx(2e-6)  # past the end: stays at the floor
+    start.assign(600)  # the variable is read at every call
+    assert float(s(600)) == pytest.approx(2e-4)
+
+
+def test_step_schedule_is_the_papers_tenfold_drop_halfway():
+    s = PhaseSchedule(1e-4, "step", total_steps=200)
+    assert [float(s(t)) for t in (0, 99, 100, 199)] == pytest.approx([1e-4, 1e-4, 1e-5, 1e-5])
+    assert float(PhaseSchedule(3e-4, "constant", 10)(7)) == pytest.approx(3e-4)
+
+
+def test_ema_decay_warms_up_then_holds():
+    assert float(ema_decay_at(0.999, 0)) == pytest.approx(0.1)
+    assert float(ema_decay_at(0.999, 90)) == pytest.approx(0.91)
+    assert float(ema_decay_at(0.999, 100_000)) == pytest.approx(0.999)
+
+
+def test_generator_average_follows_the_formula():
+    cfg = ModelConfig(num_filters=4, num_blocks=1)
+    g, avg = build_generator(cfg), build_generator(cfg)
+    ema = GeneratorAverage(g, avg, decay=0.5)
+    ema.reset()
+    before = [w.numpy().copy() for w in g.weights]
+    for w in g.weights:
+        w.assign(w + 1.0)
+    ema.update()  # decay min(0.5, 1/10) = 0.1 at the first update
+    for a, w0 in zip(avg.weights, before):
+        np.testing.assert_allclose(a.numpy(), 0.1 * w0 + 0.9 * (w0 + 1.0), atol=1e-6)
+    ema.update()  # second: min(0.5, 2/11)
+    d = 2 / 11
+    for a, w0 in zip(avg.weights, before):
+        np.testing.assert_allclose(a.numpy(), d * (0.1 * w0 + 0.9 * (w0 + 1)) + (1 - d) * (w0 + 1),
+                                   atol=1e-6)
+    assert int(ema.updates.numpy()) == 2
+
+
+def test_a_changed_rate_applies_after_resume(tiny_cfg):
+    training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    t = dataclasses.replace(tiny_cfg.train, epochs=2, g_lr=5e-5, lr_schedule="constant")
+    lines = []
+    model = training.train(dataclasses.replace(tiny_cfg, train=t), log=lines.append, verbose=0)
+    assert any(line.startswith("gan: generator learning rate 5e-05") for line in lines)
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(5e-5)
+
+
+def test_resume_restores_the_average_and_exports_it(tiny_cfg):
+    model = training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    avg = [w.numpy().copy() for w in model.inference_generator.weights]
+    raw = [w.numpy().copy() for w in model.generator.weights]
+    assert any(not np.array_equal(a, r) for a, r in zip(avg, raw))
+    resumed, state, _, average = training.build_run(tiny_cfg, log=lambda m: None)
+    for a, b in zip(avg, average.average.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    assert int(average.updates.numpy()) == state.step == 2
+    exported, _ = checkpoint.load_generator(
+        f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}")
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 6, 6, 3)).astype(np.float32)
+    np.testing.assert_allclose(exported(x), resumed.inference_generator(x), atol=1e-6)
+
+
+def test_init_from_loads_weights_and_refuses_another_architecture(tiny_cfg, tmp_path):
+    training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    source = f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}"
+    t = dataclasses.replace(tiny_cfg.train, init_from=source, epochs=0,
+                            checkpoint_dir=str(tmp_path / "second"))
+    lines = []
+    model, *_ = training.build_run(dataclasses.replace(tiny_cfg, train=t), log=lines.append)
+    loaded, _ = checkpoint.load_generator(source)
+    for a, b in zip(loaded.weights, model.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert any(line.startswith("init: generator weights from") for line in lines)
+    wider = dataclasses.replace(tiny_cfg.model, num_filters=4)
+    t = dataclasses.replace(t, checkpoint_dir=str(tmp_path / "third"))
+    with pytest.raises(ValueError, match="num_filters 8 here 4"):
+        training.build_run(dataclasses.replace(tiny_cfg, model=wider, train=t),
+                           log=lambda m: None)
+
+
+def test_validation_and_saves_follow_step_counts(tiny_cfg, face_dir):
+    t = dataclasses.replace(tiny_cfg.train, steps_per_epoch=5, val_every=2, save_every=3)
+    d = dataclasses.replace(tiny_cfg.data, val_data=str(face_dir), val_max_images=2)
+    cfg = dataclasses.replace(tiny_cfg, train=t, data=d)
+    lines = []
+    training.train(cfg, log=lines.append, verbose=0)
+    csv = (tmp := cfg.train.checkpoint_dir) and open(f"{tmp}/validation.csv").read()
+    steps = [int(row.split(",")[2]) for row in csv.splitlines()[1:]]
+    assert steps == [2, 4]
+    saves = [line for line in lines if line.startswith("saved ")]
+    assert [s.rsplit("step ", 1)[1] for s in saves] == ["3)", "5)"]
+    assert math.isfinite(float(csv.splitlines()[-1].split(",")[3]))
