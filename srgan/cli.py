@@ -35,6 +35,8 @@ HELP = {
     "feature_layers": "backbone layers of the content loss (default: block5_conv4 for "
                       "vgg19, block5_conv3 for vgg16-offline)",
     "layer_weights": "one weight per --feature-layers entry (default: 1 each)",
+    "feature_norm": "compare unit-normalised features (LPIPS's distance, channel weights 1) "
+                    "instead of the paper's MSE of scaled features",
     "feature_scale": "feature multiplier before the MSE (default: 1/12.75 for vgg19, "
                      "2.26 for vgg16-offline)",
     "adv_weight": "adversarial weight in the generator loss",

@@ -116,6 +116,10 @@ class LossConfig:
             vgg19, ``block5_conv3`` for vgg16-offline). Several layers, as ESRGAN and
             Real-ESRGAN use, add their weighted losses.
         layer_weights: one weight per feature layer (empty: 1 each).
+        feature_norm: compare unit-normalised features (each location's feature vector
+            divided by its length, squared distance summed over channels, averaged over
+            space: LPIPS's distance without its learned channel weights) instead of the
+            paper's MSE of scaled features. ``feature_scale`` then has no effect.
         feature_scale: multiplier applied to features before the MSE; ``None`` picks the
             backbone's default (1/12.75 for vgg19, the paper's rescaling). See
             ``srgan.losses`` for the vgg16-offline factor and its reasoning.
@@ -129,6 +133,7 @@ class LossConfig:
     vgg_weights: Optional[str] = None
     feature_layers: tuple[str, ...] = ()
     layer_weights: tuple[float, ...] = ()
+    feature_norm: bool = False
     feature_scale: Optional[float] = None
     adv_weight: float = 1e-3
     pixel_weight: float = 0.0

@@ -51,6 +51,7 @@ class Perceptual:
         layers: the feature layers' names.
         weights: one weight per layer.
         feature_scale: multiplier applied to features before the MSE.
+        normalized: compare unit-normalised features (:func:`normalized_feature_loss`).
     """
 
     extractor: keras.Model
@@ -58,6 +59,7 @@ class Perceptual:
     layers: tuple[str, ...]
     weights: tuple[float, ...]
     feature_scale: float
+    normalized: bool = False
 
     @property
     def layer(self) -> str:
@@ -66,12 +68,16 @@ class Perceptual:
 
     def describe(self) -> dict:
         return {"backbone": self.backbone, "layers": list(self.layers),
-                "weights": list(self.weights), "feature_scale": self.feature_scale}
+                "weights": list(self.weights), "feature_scale": self.feature_scale,
+                "normalized": self.normalized}
 
     def loss(self, sr_features, hr_features):
         """Weighted sum over layers of :func:`content_loss`: ``-> (B,)``."""
         if not isinstance(sr_features, (list, tuple)):  # one layer: a bare tensor
             sr_features, hr_features = [sr_features], [hr_features]
+        if self.normalized:
+            return tf.add_n([w * normalized_feature_loss(s, h) for w, s, h
+                             in zip(self.weights, sr_features, hr_features)])
         return tf.add_n([w * content_loss(s, h, self.feature_scale) for w, s, h
                          in zip(self.weights, sr_features, hr_features)])
 
@@ -105,13 +111,30 @@ def build_perceptual(cfg: LossConfig) -> Perceptual:
     extractor.trainable = False
     return Perceptual(extractor, backbone, tuple(layers),
                       tuple(cfg.layer_weights) or (1.0,) * len(layers),
-                      cfg.feature_scale if cfg.feature_scale is not None else scale)
+                      cfg.feature_scale if cfg.feature_scale is not None else scale,
+                      cfg.feature_norm)
 
 
 def content_loss(sr_features, hr_features, feature_scale: float):
     """Per-example MSE of scaled features: ``(B, h, w, C) x 2 -> (B,)``."""
     diff = (tf.cast(sr_features, tf.float32) - tf.cast(hr_features, tf.float32)) * feature_scale
     return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
+
+
+def normalized_feature_loss(sr_features, hr_features):
+    """Per-example distance of unit-normalised features: ``(B, h, w, C) x 2 -> (B,)``.
+
+    Each location's feature vector is divided by its length, then the squared difference
+    is summed over channels and averaged over space: LPIPS's per-layer distance (Zhang et
+    al. 2018) with all channel weights 1. Every location counts alike, smooth skin as
+    much as edges, where the raw-feature MSE is dominated by the strongest activations.
+    """
+    def unit(f):
+        f = tf.cast(f, tf.float32)
+        return f * tf.math.rsqrt(tf.reduce_sum(tf.square(f), axis=-1, keepdims=True) + 1e-10)
+
+    diff = tf.reduce_sum(tf.square(unit(sr_features) - unit(hr_features)), axis=-1)
+    return tf.reduce_mean(diff, axis=[1, 2])
 
 
 def pixel_loss(sr, hr, kind: str = "mse"):

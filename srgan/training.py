@@ -24,11 +24,30 @@ from srgan.schedules import GeneratorAverage, PhaseSchedule
 from srgan.trainer import SRGAN
 
 
+def _read_run_config(config_path: Path) -> dict:
+    """The run's saved ``config.json`` (``{}`` when there is none yet).
+
+    Raises:
+        ValueError: one line naming the file, what is wrong and what to do.
+    """
+    if not config_path.is_file():
+        return {}
+    try:
+        record = json.loads(config_path.read_text())
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        return record
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{config_path}: unreadable run configuration ({e}); the checkpoints "
+                         f"beside it are intact: delete this file to resume with the flags "
+                         f"given now") from None
+
+
 def _resolve_perceptual(cfg: Config, config_path: Path, log) -> Config:
     """Resume with the backbone the run started with, so ``auto`` cannot switch mid-run."""
-    if cfg.loss.perceptual != "auto" or not config_path.is_file():
+    if cfg.loss.perceptual != "auto":
         return cfg
-    saved = json.loads(config_path.read_text()).get("resolved", {}).get("backbone")
+    saved = _read_run_config(config_path).get("resolved", {}).get("backbone")
     if saved:
         log(f"perceptual: auto -> {saved}, as recorded in {config_path}")
         return dataclasses.replace(cfg, loss=dataclasses.replace(cfg.loss, perceptual=saved))
@@ -36,9 +55,7 @@ def _resolve_perceptual(cfg: Config, config_path: Path, log) -> Config:
 
 
 def _check_same_model(cfg: Config, config_path: Path) -> None:
-    if not config_path.is_file():
-        return
-    saved = json.loads(config_path.read_text()).get("model", {})
+    saved = _read_run_config(config_path).get("model", {})
     diff = {k: (saved[k], v) for k, v in cfg.to_dict()["model"].items()
             if k in saved and saved[k] != v}
     if diff:

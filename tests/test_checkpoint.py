@@ -77,3 +77,16 @@ def test_generator_saved_by_an_earlier_version_still_loads():
     expected = np.load(folder / "expected.npz")
     sr = upscale(generator, expected["lr"], meta["model"]["scale"])
     assert np.abs(sr.astype(int) - expected["sr"]).max() <= 1
+
+
+def test_damaged_run_config_names_the_file_and_what_to_do(tiny_cfg):
+    training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    config = Path(tiny_cfg.train.checkpoint_dir) / "config.json"
+    config.write_text('{\n  "data": ')
+    with pytest.raises(ValueError) as err:
+        training.build_run(tiny_cfg, log=lambda m: None)
+    message = str(err.value)
+    assert str(config) in message and "delete this file to resume" in message
+    assert "\n" not in message
+    config.unlink()  # as the message says: the run then resumes from its checkpoint
+    assert training.build_run(tiny_cfg, log=lambda m: None)[1].step == 2

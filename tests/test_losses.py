@@ -77,3 +77,14 @@ def test_vgg19_unavailable_is_one_clear_line(monkeypatch, tmp_path):
         losses.build_perceptual(LossConfig(perceptual="vgg19", vgg_weights=str(tmp_path / "no.h5")))
     msg = str(err.value)
     assert "\n" not in msg and "vgg16-offline" in msg and "--vgg-weights" in msg
+
+
+def test_normalized_feature_loss_compares_directions_not_lengths():
+    a = np.zeros((1, 2, 2, 3), np.float32)
+    a[..., 0] = 5.0                            # every location points along channel 0
+    same_direction = 0.1 * a                   # other length, same direction: distance 0
+    orthogonal = np.zeros_like(a)
+    orthogonal[..., 1] = 2.0                   # |e0 - e1|^2 = 2 at every location
+    np.testing.assert_allclose(losses.normalized_feature_loss(a, same_direction), [0.0],
+                               atol=1e-6)
+    np.testing.assert_allclose(losses.normalized_feature_loss(a, orthogonal), [2.0], rtol=1e-6)

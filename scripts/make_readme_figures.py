@@ -1,0 +1,83 @@
+"""Draws the README's pictures from the shipped models and the training runs' logs.
+
+Usage:
+    python scripts/make_readme_figures.py [--curves SRRESNET_RUN GAN_RUN] [--out docs]
+
+* ``sample_faces.png``: the two built-in sample faces (public-domain portraits shipped by
+  matplotlib and scikit-image, in no training data), LR | bicubic | SRResNet | SRGAN |
+  original, at 64 -> 256.
+* ``learning_curve.png`` (with ``--curves``): validation PSNR-Y and LPIPS against the
+  generator step, from the ``validation.csv`` of an SRResNet run and of the GAN run that
+  started from it, with bicubic's level.
+"""
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # so that `python scripts/make_readme_figures.py` finds srgan
+
+from srgan import checkpoint, data, files, inference, metrics, pretrained, visualize  # noqa: E402
+
+
+def sample_faces(out: Path) -> None:
+    models = {name: checkpoint.load_generator(pretrained.resolve(name))[0]
+              for name in ("srresnet", "srgan")}
+    rows = []
+    for path in data.sample_face_paths():
+        hr = data.prepare_hr(files.read_image(path), 256).numpy().astype(np.uint8)
+        lr = data.degrade(hr, 4).numpy().astype(np.uint8)
+        outs = [inference.interpolate(lr, 4)] + [inference.upscale(g, lr, 4)
+                                                  for g in models.values()]
+        psnr = [metrics.psnr(o, hr, crop_border=4, y_only=True) for o in outs]
+        label = f"{path.stem}\nPSNR-Y " + " / ".join(f"{p:.2f}" for p in psnr)
+        rows.append((label, [lr, *outs, hr]))
+    fig = visualize.contact_sheet_figure(
+        rows, titles=("LR 64x64", "bicubic", "SRResNet", "SRGAN", "original 256x256"))
+    files.atomic_write_bytes(out / "sample_faces.png", visualize.png_bytes(fig))
+
+
+def _read(run: Path) -> dict:
+    with open(run / "validation.csv") as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0] if k != "phase"}
+
+
+def learning_curve(srresnet_run: Path, gan_run: Path, out: Path) -> None:
+    first, second = _read(srresnet_run), _read(gan_run)
+    offset = first["step"][-1]  # the GAN run started from the SRResNet's last step
+    fig = Figure(figsize=(11, 4.2), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    for ax, key, label in zip(fig.subplots(1, 2), ("psnr", "lpips"),
+                              ("validation PSNR-Y (dB), higher is better",
+                               "validation LPIPS, lower is better")):
+        ax.plot(first["step"], first[key], "o-", label="SRResNet (L1)")
+        ax.plot(offset + second["step"], second[key], "s-", label="SRGAN (GAN stage)")
+        ax.axhline(first[f"bicubic_{key}"][0], color="k", ls="--", lw=1, label="bicubic")
+        ax.set(xlabel="generator step", title=label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    files.atomic_write_bytes(out / "learning_curve.png", visualize.png_bytes(fig))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--curves", nargs=2, metavar=("SRRESNET_RUN", "GAN_RUN"))
+    p.add_argument("--out", default=str(ROOT / "docs"))
+    args = p.parse_args(argv)
+    out = files.check_writable_dir(Path(args.out))
+    sample_faces(out)
+    if args.curves:
+        learning_curve(Path(args.curves[0]), Path(args.curves[1]), out)
+    print(f"wrote figures to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
