@@ -35,6 +35,9 @@ def main(argv=None) -> int:
     p.add_argument("--which", choices=("best", "latest"), default="best")
     p.add_argument("--command", default=None, help="the train.py command(s) that made it")
     p.add_argument("--eval", nargs="*", default=[], help="evaluate.py results.json files")
+    p.add_argument("--earlier", nargs="*", default=[],
+                   help="model cards (.json) of the earlier stages this run started from, "
+                   "oldest first: their training and validation go into the card's history")
     p.add_argument("--data-note", default=None, help="what the training data was")
     p.add_argument("--licence", default=None, help="the terms the weights carry")
     p.add_argument("--out-dir", default=str(WEIGHTS_DIR))
@@ -48,8 +51,21 @@ def main(argv=None) -> int:
     extra = {"name": args.name, "task": f"x{card['model']['scale']} face super-resolution "
              f"({card['hr_size'] // card['model']['scale']}x{card['hr_size'] // card['model']['scale']}"
              f" -> {card['hr_size']}x{card['hr_size']}; any input size)", **extra}
+    # Folder names only: the card should not carry this machine's paths.
+    training = extra.setdefault("training", {})
+    training["data"] = [Path(d).name for d in training.get("data", [])]
     if args.command:
-        extra.setdefault("training", {})["command"] = args.command
+        training["command"] = args.command
+    history = []
+    for path in args.earlier:
+        earlier = json.loads(Path(path).read_text())
+        stage = earlier.get("training", {})
+        stage["data"] = [Path(d).name for d in stage.get("data", [])]
+        history.append({"training": stage, "validation": earlier.get("validation")})
+    if history:
+        extra["earlier_stages"] = history
+        training["total_hours"] = round(training.get("hours", 0) + sum(
+            h["training"].get("hours", 0) for h in history), 3)
     if args.data_note:
         extra["data"] = args.data_note
     if args.licence:
