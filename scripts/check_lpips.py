@@ -1,4 +1,4 @@
-"""Checks srgan.metrics.LPIPS against the published LPIPS (VGG, v0.1) example.
+"""Checks srgan.evaluation.metrics.LPIPS against the published LPIPS (VGG, v0.1) example.
 
 Usage: python scripts/check_lpips.py [DIR]
 
@@ -18,7 +18,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/check_lpips.py` finds srgan
 
-from srgan.metrics import LPIPS  # noqa: E402
+from srgan.evaluation.metrics import LPIPS  # noqa: E402
 
 EXPECTED = {"ex_p0.png": 0.569, "ex_p1.png": 0.422}
 TOLERANCE = 0.002

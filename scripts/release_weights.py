@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/release_weights.py` finds srgan
 
-from srgan import checkpoint, files  # noqa: E402
+from srgan import io  # noqa: E402
 from srgan.config import ModelConfig  # noqa: E402
 from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
+from srgan.training import checkpoint  # noqa: E402
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
     if evaluations:
         extra["evaluation"] = evaluations
     out = Path(args.out_dir) / f"{args.name}.weights.h5"
-    files.check_writable_dir(out.parent)
+    io.check_writable_dir(out.parent)
     checkpoint.export_generator(generator, ModelConfig(**card["model"]), out, extra)
     size = out.stat().st_size
     if size > MAX_BYTES:

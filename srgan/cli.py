@@ -147,13 +147,13 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         return _fail(str(e))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from srgan import training
-    from srgan.backbones import BackboneUnavailable
-    from srgan.files import ImageError
-    from srgan.reliability import NonFiniteLoss, Stopped
+    from srgan.io import ImageError
+    from srgan.models.vgg import BackboneUnavailable
+    from srgan.training.run import train
+    from srgan.training.stopping import NonFiniteLoss, Stopped
 
     try:
-        training.train(cfg, verbose=2 if args.quiet else "auto")
+        train(cfg, verbose=2 if args.quiet else "auto")
     except (BackboneUnavailable, ImageError, FileNotFoundError, ValueError, OSError,
             NonFiniteLoss) as e:
         return _fail(str(e))
@@ -195,7 +195,7 @@ def _add_generator_args(p: argparse.ArgumentParser) -> None:
 def _load_model(model: Optional[str]):
     """Load the generator ``--model`` names and say which one runs."""
     from srgan import pretrained
-    from srgan.checkpoint import load_generator
+    from srgan.training.checkpoint import load_generator
 
     path = pretrained.resolve(model)
     generator, card = load_generator(path)
@@ -209,13 +209,13 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``predict.py``; exits 1 if any input failed, 2 on a usage error."""
     args = predict_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from srgan import predictor
+    from srgan.inference import predict
 
     try:
         generator, meta = _load_model(args.model)
         if args.input is None:
-            return predictor.predict_samples(generator, meta, args)
-        return predictor.predict_folder(generator, meta, args)
+            return predict.predict_samples(generator, meta, args)
+        return predict.predict_folder(generator, meta, args)
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
 
@@ -245,11 +245,11 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``evaluate.py``; exits 1 if any image failed, 2 on a usage error."""
     args = evaluate_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from srgan import evaluation
-    from srgan.backbones import BackboneUnavailable
+    from srgan.evaluation import evaluate
+    from srgan.models.vgg import BackboneUnavailable
 
     try:
         generator, meta = _load_model(args.model)
-        return evaluation.run(generator, meta, args)
+        return evaluate.run(generator, meta, args)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))

@@ -43,7 +43,7 @@ class DataConfig:
             the files has failed to decode (0.1: a tenth bad suggests the wrong folder or a
             broken copy; 1 trains on whatever decodes). Each bad file is skipped and named.
         val_data: folder of validation images; ``None`` holds out a fixed slice of the
-            training files instead (see :func:`srgan.validation.split_paths`).
+            training files instead (see :func:`srgan.training.validation.split_paths`).
         val_max_images: at most this many validation images, whole faces at ``hr_size``.
     """
 
@@ -122,7 +122,7 @@ class LossConfig:
             paper's MSE of scaled features. ``feature_scale`` then has no effect.
         feature_scale: multiplier applied to features before the MSE; ``None`` picks the
             backbone's default (1/12.75 for vgg19, the paper's rescaling). See
-            ``srgan.losses`` for the vgg16-offline factor and its reasoning.
+            ``srgan.training.losses`` for the vgg16-offline factor and its reasoning.
         adv_weight: weight of the generator's adversarial BCE term (1e-3 in the paper).
         pixel_weight: weight of an L1 pixel term in the GAN phase's generator loss (0 in
             the paper; ESRGAN keeps one, 1e-2 on [0, 1] images). It anchors colours and
@@ -156,7 +156,7 @@ class TrainConfig:
             this many more).
         pretrain_epochs: SRResNet epochs with pixel MSE before the adversarial phase.
         steps_per_epoch: ``None`` means one pass over the data at the batch size.
-        seed: seeds initialisation, file order and augmentation (see ``srgan.stream``).
+        seed: seeds initialisation, file order and augmentation (see ``srgan.data.stream``).
         deterministic: TensorFlow op determinism, so two runs with the same seed give
             bit-identical weights on the same machine (slower on GPU).
         pretrain_lr: generator learning rate of the SRResNet phase (2e-4, as BasicSR's
@@ -176,11 +176,11 @@ class TrainConfig:
         val_every: validate every this many generator steps (``None``: every epoch).
         save_every: save a checkpoint every this many generator steps, besides every
             epoch end (``None``: epoch ends only).
-        val: validate (PSNR/SSIM on Y, LPIPS; ``srgan.validation``).
+        val: validate (PSNR/SSIM on Y, LPIPS; ``srgan.training.validation``).
         keep_best: validation metric that picks ``generator_best.weights.h5``: ``lpips``
             (lowest) or ``psnr`` (highest).
         mixed_precision: ``mixed_float16`` with loss scaling on GPU, ``mixed_bfloat16`` on
-            CPU (``srgan.runtime``); slower on CPUs without native bfloat16.
+            CPU (``srgan.training.distribute``); slower on CPUs without native bfloat16.
         jit: XLA-compile the train step (``compile(jit_compile=...)``); slower on CPU.
         strategy: ``default`` (one device), ``mirrored`` (all local GPUs) or
             ``multiworker`` (the hosts in ``TF_CONFIG``). ``batch_size`` stays global.
@@ -296,7 +296,7 @@ def validate(cfg: Config) -> None:
 
 def save_config(cfg: Config, path: Path, **extra) -> None:
     """Write ``cfg`` (plus ``extra`` top-level keys) as indented JSON, atomically."""
-    from srgan.files import atomic_write_bytes
+    from srgan.io import atomic_write_bytes
 
     record = {**cfg.to_dict(), **extra}
     atomic_write_bytes(Path(path), json.dumps(record, indent=2).encode() + b"\n")

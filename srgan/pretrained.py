@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from srgan import checkpoint
+from srgan.training import checkpoint
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 SHIPPED = {"srresnet": "srresnet_x4_faces", "srgan": "srgan_x4_faces"}

@@ -1,4 +1,4 @@
-"""Tests for srgan.metrics: PSNR, SSIM (skimage as oracle), Y conversion and LPIPS."""
+"""Tests for srgan.evaluation.metrics: PSNR, SSIM (skimage as oracle), Y conversion and LPIPS."""
 
 import importlib.util
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from srgan.metrics import LPIPS, psnr, rgb_to_y, ssim
+from srgan.evaluation.metrics import LPIPS, psnr, rgb_to_y, ssim
 
 
 def _pair(shape=(40, 36, 3), seed=0):

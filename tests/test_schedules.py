@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srgan import checkpoint, training
 from srgan.config import ModelConfig
-from srgan.models import build_generator
-from srgan.schedules import GeneratorAverage, PhaseSchedule, ema_decay_at
+from srgan.models.srresnet import build_generator
+from srgan.training import checkpoint
+from srgan.training.run import build_run, train
+from srgan.training.schedules import GeneratorAverage, PhaseSchedule, ema_decay_at
 
 
 def test_cosine_schedule_runs_from_rate_to_min_over_the_phase():
@@ -54,20 +55,20 @@ def test_generator_average_follows_the_formula():
 
 
 def test_a_changed_rate_applies_after_resume(tiny_cfg):
-    training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    train(tiny_cfg, log=lambda m: None, verbose=0)
     t = dataclasses.replace(tiny_cfg.train, epochs=2, g_lr=5e-5, lr_schedule="constant")
     lines = []
-    model = training.train(dataclasses.replace(tiny_cfg, train=t), log=lines.append, verbose=0)
+    model = train(dataclasses.replace(tiny_cfg, train=t), log=lines.append, verbose=0)
     assert any(line.startswith("gan: generator learning rate 5e-05") for line in lines)
     assert float(model.g_optimizer.learning_rate) == pytest.approx(5e-5)
 
 
 def test_resume_restores_the_average_and_exports_it(tiny_cfg):
-    model = training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    model = train(tiny_cfg, log=lambda m: None, verbose=0)
     avg = [w.numpy().copy() for w in model.inference_generator.weights]
     raw = [w.numpy().copy() for w in model.generator.weights]
     assert any(not np.array_equal(a, r) for a, r in zip(avg, raw))
-    resumed, state, _, average = training.build_run(tiny_cfg, log=lambda m: None)
+    resumed, state, _, average = build_run(tiny_cfg, log=lambda m: None)
     for a, b in zip(avg, average.average.weights):
         np.testing.assert_array_equal(a, b.numpy())
     assert int(average.updates.numpy()) == state.step == 2
@@ -78,12 +79,12 @@ def test_resume_restores_the_average_and_exports_it(tiny_cfg):
 
 
 def test_init_from_loads_weights_and_refuses_another_architecture(tiny_cfg, tmp_path):
-    training.train(tiny_cfg, log=lambda m: None, verbose=0)
+    train(tiny_cfg, log=lambda m: None, verbose=0)
     source = f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}"
     t = dataclasses.replace(tiny_cfg.train, init_from=source, epochs=0,
                             checkpoint_dir=str(tmp_path / "second"))
     lines = []
-    model, *_ = training.build_run(dataclasses.replace(tiny_cfg, train=t), log=lines.append)
+    model, *_ = build_run(dataclasses.replace(tiny_cfg, train=t), log=lines.append)
     loaded, _ = checkpoint.load_generator(source)
     for a, b in zip(loaded.weights, model.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -91,7 +92,7 @@ def test_init_from_loads_weights_and_refuses_another_architecture(tiny_cfg, tmp_
     wider = dataclasses.replace(tiny_cfg.model, num_filters=4)
     t = dataclasses.replace(t, checkpoint_dir=str(tmp_path / "third"))
     with pytest.raises(ValueError, match="num_filters 8 here 4"):
-        training.build_run(dataclasses.replace(tiny_cfg, model=wider, train=t),
+        build_run(dataclasses.replace(tiny_cfg, model=wider, train=t),
                            log=lambda m: None)
 
 
@@ -100,7 +101,7 @@ def test_validation_and_saves_follow_step_counts(tiny_cfg, face_dir):
     d = dataclasses.replace(tiny_cfg.data, val_data=str(face_dir), val_max_images=2)
     cfg = dataclasses.replace(tiny_cfg, train=t, data=d)
     lines = []
-    training.train(cfg, log=lines.append, verbose=0)
+    train(cfg, log=lines.append, verbose=0)
     csv = (tmp := cfg.train.checkpoint_dir) and open(f"{tmp}/validation.csv").read()
     steps = [int(row.split(",")[2]) for row in csv.splitlines()[1:]]
     assert steps == [2, 4]

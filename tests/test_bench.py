@@ -1,0 +1,65 @@
+"""FLOP counting on traced graphs, and the benchmark's smoke run."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from benchmarks import bench, perf
+
+X = tf.TensorSpec((2, 8, 6, 3))
+K = tf.TensorSpec((3, 3, 3, 5))
+CONV_FLOPS = 2 * 2 * 8 * 6 * 5 * 3 * 3 * 3  # 2 x outputs x multiply-adds per output
+
+
+def _flops(fn, *specs):
+    return perf.graph_flops(tf.function(fn).get_concrete_function(*specs))
+
+
+def test_forward_conv_and_matmul():
+    assert _flops(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"), X, K) == CONV_FLOPS
+    a, b = tf.TensorSpec((4, 7)), tf.TensorSpec((5, 7))
+    assert _flops(lambda a, b: tf.matmul(a, b, transpose_b=True), a, b) == 2 * 4 * 5 * 7
+
+
+def _grads(wrt):
+    def fn(x, k):
+        with tf.GradientTape() as tape:
+            tape.watch([x, k])
+            y = tf.nn.conv2d(x, k, 1, "SAME")
+        return y, tape.gradient(y, [x, k][wrt] if wrt is not None else [x, k])
+    return fn
+
+
+@pytest.mark.parametrize("wrt, passes", [(None, 3), (0, 2), (1, 2)])
+def test_backward_counts_only_the_gradients_that_run(wrt, passes):
+    # Forward + input gradient + kernel gradient; the unused one is pruned, not counted.
+    assert _flops(_grads(wrt), X, K) == passes * CONV_FLOPS
+
+
+def test_dead_ops_are_not_counted():
+    def fn(x, k):
+        tf.nn.conv2d(x, k, 1, "SAME")  # result unused: never runs
+        return x + 1.0
+    assert _flops(fn, X, K) == 0
+
+
+def test_peak_rss_is_positive():
+    assert perf.peak_rss_mb() > 10
+
+
+def test_bench_quick_smoke_run(tmp_path, capsys):
+    out = tmp_path / "bench.txt"
+    assert bench.main(["--quick", "--steps", "1", "--batch", "1", "--pretrain-batch", "1",
+                       "--variants", "subpixel", "--no-flags", "--no-memory",
+                       "--out", str(out)]) == 0
+    text = out.read_text()
+    for expected in ("gan step", "pretrain step", "inference", "tiling", "tf.data",
+                     "profile", "GFLOP/s", "what each choice gains", "stock Keras Conv2D"):
+        assert expected in text
+    assert text.strip() in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["base", "data::2"])
+def test_bench_child_case_reports_memory(case):
+    result = bench.run_child(case, bench.parse_args(["--quick"]))
+    assert result["peak_rss_mb"] > 10 and np.isfinite(result["peak_rss_mb"])
