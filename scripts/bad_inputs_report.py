@@ -41,7 +41,7 @@ from srgan.data import pipeline  # noqa: E402
 from srgan.inference import predict  # noqa: E402
 from srgan.io import list_images, read_image  # noqa: E402
 from srgan.models.srresnet import build_generator  # noqa: E402
-from srgan.training import checkpoint  # noqa: E402
+from srgan.models.weights import GENERATOR_WEIGHTS, export_generator, load_generator  # noqa: E402
 
 LIMIT_S = 2.0
 TINY = ModelConfig(num_filters=8, num_blocks=1)
@@ -66,13 +66,13 @@ def train_outcome(path: Path, listed: set[Path], cfg: DataConfig) -> str:
     return f"used: {w}x{h} RGB -> HR {hr.shape[2]}x{hr.shape[1]}, LR {lr.shape[2]}x{lr.shape[1]}"
 
 
-def predict_outcome(generator, meta: dict, path: Path, out: Path) -> tuple[str, list[str]]:
+def predict_outcome(generator, path: Path, out: Path) -> tuple[str, list[str]]:
     """``predict.py -i path -o out``: (what happened, problems)."""
     args = predict_parser().parse_args(["-i", str(path), "-o", str(out)])
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
-            rc = predict.predict_folder(generator, meta, args)
+            rc = predict.predict_folder(generator, args)
         except (FileNotFoundError, ValueError, OSError) as e:  # what predict_main reports
             print(f"error: {e}", file=sys.stderr)
             rc = 2
@@ -88,7 +88,7 @@ def predict_outcome(generator, meta: dict, path: Path, out: Path) -> tuple[str, 
     return f"exit 0, wrote {', '.join(shapes)}", problems
 
 
-def whole_folder(root: Path, generator, meta: dict, out: Path) -> list[str]:
+def whole_folder(root: Path, generator, out: Path) -> list[str]:
     """The fixture folder at once: training with max_bad_fraction 1 and the default, and
     predict. Returns report lines."""
     paths = list_images(root)
@@ -110,7 +110,7 @@ def whole_folder(root: Path, generator, meta: dict, out: Path) -> list[str]:
     args = predict_parser().parse_args(["-i", str(root), "-o", str(out)])
     with contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()) as err:
-        rc = predict.predict_folder(generator, meta, args)
+        rc = predict.predict_folder(generator, args)
     outputs = list(out.glob("*.png"))
     lines.append(f"predict on the folder: exit {rc}, {len(outputs)} outputs, "
                  f"{len(err.getvalue().splitlines())} error lines, "
@@ -123,10 +123,10 @@ def report(work: Path) -> tuple[list[tuple[str, str, str, float]], list[str], li
     root = work / "fixtures"
     root.mkdir(parents=True)
     kinds = make_bad_images(root)
-    weights = work / "model" / checkpoint.GENERATOR_WEIGHTS
+    weights = work / "model" / GENERATOR_WEIGHTS
     weights.parent.mkdir()
-    checkpoint.export_generator(build_generator(TINY), TINY, weights, {"hr_size": 32})
-    generator, meta = checkpoint.load_generator(weights)
+    export_generator(build_generator(TINY), TINY, weights, {"hr_size": 32})
+    generator = load_generator(weights)
     listed = set(list_images(root))
     cfg = DataConfig(batch_size=1)
     rows, problems = [], []
@@ -141,7 +141,7 @@ def report(work: Path) -> tuple[list[tuple[str, str, str, float]], list[str], li
                     f"error: {path}: no images found")
             else:
                 train = train_outcome(path, listed, cfg)
-            pred, bad = predict_outcome(generator, meta, path, work / "out" / kind)
+            pred, bad = predict_outcome(generator, path, work / "out" / kind)
         except Exception as e:  # noqa: BLE001 - a crash is what this report looks for
             train, pred, bad = f"CRASH {type(e).__name__}: {e}", "-", ["crash"]
         seconds = time.perf_counter() - start
@@ -149,7 +149,7 @@ def report(work: Path) -> tuple[list[tuple[str, str, str, float]], list[str], li
         if seconds >= LIMIT_S:
             problems.append(f"{kind}: took {seconds:.2f} s")
         rows.append((kind, train, pred, seconds))
-    return rows, whole_folder(root, generator, meta, work / "out" / "_folder"), problems
+    return rows, whole_folder(root, generator, work / "out" / "_folder"), problems
 
 
 def main(argv=None) -> int:

@@ -27,11 +27,11 @@ from srgan import io, pretrained  # noqa: E402
 from srgan.data import pipeline  # noqa: E402
 from srgan.evaluation import figures, metrics  # noqa: E402
 from srgan.inference.upscale import interpolate, upscale  # noqa: E402
-from srgan.training import checkpoint  # noqa: E402
+from srgan.models.weights import load_generator  # noqa: E402
 
 
 def sample_faces(out: Path) -> None:
-    models = {name: checkpoint.load_generator(pretrained.resolve(name))[0]
+    models = {name: load_generator(pretrained.resolve(name)).model
               for name in ("srresnet", "srgan")}
     rows = []
     for path in pipeline.sample_face_paths():

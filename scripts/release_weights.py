@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/release_weights.py` finds srgan
 
 from srgan import io  # noqa: E402
-from srgan.config import ModelConfig  # noqa: E402
+from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,  # noqa: E402
+                                 export_generator, generator_json, load_generator)
 from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
-from srgan.training import checkpoint  # noqa: E402
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -41,9 +41,10 @@ def main(argv=None) -> int:
     p.add_argument("--out-dir", default=str(WEIGHTS_DIR))
     args = p.parse_args(argv)
 
-    weights = Path(args.run_dir) / (checkpoint.GENERATOR_BEST_WEIGHTS if args.which == "best"
-                                    else checkpoint.GENERATOR_WEIGHTS)
-    generator, card = checkpoint.load_generator(weights)
+    weights = Path(args.run_dir) / (GENERATOR_BEST_WEIGHTS if args.which == "best"
+                                    else GENERATOR_WEIGHTS)
+    generator = load_generator(weights)
+    card = dict(generator.card)
     card.pop("format", None)
     extra = {k: v for k, v in card.items() if k != "model"}
     extra = {"name": args.name, "task": f"x{card['model']['scale']} face super-resolution "
@@ -63,13 +64,13 @@ def main(argv=None) -> int:
         extra["evaluation"] = evaluations
     out = Path(args.out_dir) / f"{args.name}.weights.h5"
     io.check_writable_dir(out.parent)
-    checkpoint.export_generator(generator, ModelConfig(**card["model"]), out, extra)
+    export_generator(generator.model, generator.config, out, extra)
     size = out.stat().st_size
     if size > MAX_BYTES:
         print(f"error: {out}: {size} bytes, over the 10 MB a shipped file may have",
               file=sys.stderr)
         return 1
-    print(f"wrote {out} ({size / 1e6:.2f} MB) and {checkpoint.generator_json(out).name}")
+    print(f"wrote {out} ({size / 1e6:.2f} MB) and {generator_json(out).name}")
     return 0
 
 

@@ -195,14 +195,14 @@ def _add_generator_args(p: argparse.ArgumentParser) -> None:
 def _load_model(model: Optional[str]):
     """Load the generator ``--model`` names and say which one runs."""
     from srgan import pretrained
-    from srgan.training.checkpoint import load_generator
+    from srgan.models.weights import load_generator
 
     path = pretrained.resolve(model)
-    generator, card = load_generator(path)
-    trained = card.get("training", {})
+    generator = load_generator(path)
+    trained = generator.card.get("training", {})
     facts = ", ".join(f"{k} {trained[k]}" for k in ("phase", "step") if k in trained)
     print(f"model: {path}" + (f" ({facts})" if facts else ""))
-    return generator, card
+    return generator
 
 
 def predict_main(argv: Optional[Sequence[str]] = None) -> int:
@@ -212,10 +212,10 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     from srgan.inference import predict
 
     try:
-        generator, meta = _load_model(args.model)
+        generator = _load_model(args.model)
         if args.input is None:
-            return predict.predict_samples(generator, meta, args)
-        return predict.predict_folder(generator, meta, args)
+            return predict.predict_samples(generator, args)
+        return predict.predict_folder(generator, args)
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
 
@@ -249,7 +249,7 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     from srgan.models.vgg import BackboneUnavailable
 
     try:
-        generator, meta = _load_model(args.model)
-        return evaluate.run(generator, meta, args)
+        generator = _load_model(args.model)
+        return evaluate.run(generator, args)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))

@@ -40,6 +40,12 @@ class ImageError(ValueError):
         super().__init__(_one_line(path, reason))
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _os_error(path: Path, what: str, exc: OSError) -> OSError:
     """Returns ``OSError("<path>: <what> (<reason>)")`` with the errno of ``exc``."""
     err = OSError(_one_line(path, f"{what} ({exc.strerror or exc})"))

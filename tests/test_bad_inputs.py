@@ -16,7 +16,7 @@ from srgan.config import DataConfig, ModelConfig
 from srgan.data import pipeline
 from srgan.inference import predict
 from srgan.models.srresnet import build_generator
-from srgan.training import checkpoint
+from srgan.models.weights import GENERATOR_WEIGHTS, export_generator, load_generator
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +61,12 @@ def test_training_stops_when_more_than_max_bad_fraction_fail(fixtures, capfd):
 def test_predict_continues_and_leaves_no_partial_output(fixtures, tmp_path, capsys):
     root, listed, kind_of = fixtures
     model = ModelConfig(num_filters=8, num_blocks=1)
-    weights = tmp_path / checkpoint.GENERATOR_WEIGHTS
-    checkpoint.export_generator(build_generator(model), model, weights, {"hr_size": 32})
-    generator, meta = checkpoint.load_generator(weights)
+    weights = tmp_path / GENERATOR_WEIGHTS
+    export_generator(build_generator(model), model, weights, {"hr_size": 32})
+    generator = load_generator(weights)
     out = tmp_path / "out"
     args = predict_parser().parse_args(["-i", str(root), "-o", str(out)])
-    assert predict.predict_folder(generator, meta, args) == 1
+    assert predict.predict_folder(generator, args) == 1
     captured = capsys.readouterr()
     errors = captured.err.strip().splitlines()
     failed = [p for p in listed if EXPECTED[kind_of[p]] == "error"]

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from srgan.inference.upscale import upscale
-from srgan.training import checkpoint
-from srgan.training.checkpoint import load_generator
+from srgan.models.weights import GENERATOR_WEIGHTS, load_generator
 from srgan.training.run import build_run, train
 
 
@@ -56,16 +55,15 @@ def test_damaged_latest_checkpoint_falls_back(tiny_cfg):
 
 def test_exported_generator_round_trips(tiny_cfg):
     model = train(tiny_cfg, log=lambda m: None, verbose=0)
-    path = f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}"
-    generator, meta = checkpoint.load_generator(path)
-    assert meta["hr_size"] == 32 and meta["model"]["num_blocks"] == 1
+    generator = load_generator(f"{tiny_cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}")
+    assert generator.hr_size == 32 and generator.config.num_blocks == 1
     x = np.random.default_rng(0).uniform(-1, 1, (1, 5, 7, 3)).astype(np.float32)
-    np.testing.assert_allclose(generator(x), model.inference_generator(x), atol=1e-6)
+    np.testing.assert_allclose(generator.model(x), model.inference_generator(x), atol=1e-6)
 
 
 def test_missing_generator_names_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="run `python train.py` first"):
-        checkpoint.load_generator(tmp_path / "generator.weights.h5")
+        load_generator(tmp_path / "generator.weights.h5")
 
 
 def test_generator_saved_by_an_earlier_version_still_loads():
@@ -74,9 +72,10 @@ def test_generator_saved_by_an_earlier_version_still_loads():
     # layer class and order: a change that renames or reorders layers fails here, as it
     # would fail for every generator users have saved.
     folder = Path(__file__).parent / "data" / "generator_v1"
-    generator, meta = load_generator(folder / "generator.weights.h5")
+    generator = load_generator(folder / "generator.weights.h5")
     expected = np.load(folder / "expected.npz")
-    sr = upscale(generator, expected["lr"], meta["model"]["scale"])
+    assert (generator.scale, generator.config.batch_norm, generator.hr_size) == (4, True, None)
+    sr = upscale(generator.model, expected["lr"], generator.scale)
     assert np.abs(sr.astype(int) - expected["sr"]).max() <= 1
 
 

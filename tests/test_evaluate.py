@@ -22,7 +22,7 @@ from srgan.data import pipeline
 from srgan.evaluation import evaluate, metrics, report
 from srgan.inference.upscale import interpolate
 from srgan.models.srresnet import build_generator
-from srgan.training.checkpoint import export_generator
+from srgan.models.weights import export_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ from PIL import Image
 from srgan.cli import predict_main
 from srgan.config import ModelConfig
 from srgan.models.srresnet import build_generator
-from srgan.training import checkpoint
+from srgan.models.weights import GENERATOR_WEIGHTS, export_generator
 
 PRODUCT = sorted((Path(__file__).resolve().parents[1] / "srgan").rglob("*.py"))
 UNSAFE = {"pickle.load", "pickle.loads", "pickle.Unpickler", "marshal.load",
@@ -58,9 +58,9 @@ def test_full_model_loading_uses_safe_mode():
 @pytest.fixture
 def weights(tmp_path):
     model = ModelConfig(num_filters=8, num_blocks=1)
-    path = tmp_path / "model" / checkpoint.GENERATOR_WEIGHTS
+    path = tmp_path / "model" / GENERATOR_WEIGHTS
     path.parent.mkdir()
-    checkpoint.export_generator(build_generator(model), model, path, {"hr_size": 32})
+    export_generator(build_generator(model), model, path, {"hr_size": 32})
     return str(path)
 
 

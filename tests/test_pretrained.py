@@ -12,21 +12,21 @@ from srgan.data import pipeline
 from srgan.evaluation import metrics
 from srgan.inference.upscale import interpolate, upscale
 from srgan.models.srresnet import build_generator
-from srgan.training import checkpoint
+from srgan.models.weights import CARD_FORMAT, generator_json, load_generator
 
 
 @pytest.fixture(scope="module", params=sorted(pretrained.SHIPPED))
 def shipped(request):
     path = pretrained.resolve(request.param)
-    generator, card = checkpoint.load_generator(path)
-    return request.param, path, generator, card
+    generator = load_generator(path)
+    return request.param, path, generator.model, generator.card
 
 
 def test_each_shipped_file_loads_with_its_card_and_architecture(shipped):
     name, path, generator, card = shipped
     assert path.stat().st_size <= 10 * 1024 * 1024
-    raw = json.loads(checkpoint.generator_json(path).read_text())
-    assert raw["format"] == checkpoint.CARD_FORMAT and raw["name"] == pretrained.SHIPPED[name]
+    raw = json.loads(generator_json(path).read_text())
+    assert raw["format"] == CARD_FORMAT and raw["name"] == pretrained.SHIPPED[name]
     for key in ("training", "data", "licence", "validation"):
         assert raw.get(key), f"{path}: model card lacks {key!r}"
     assert "non-commercial" in raw["licence"]
@@ -51,7 +51,7 @@ def _sample_scores(generator):
 
 
 def test_shipped_srresnet_beats_bicubic_on_the_sample_faces():
-    generator, _ = checkpoint.load_generator(pretrained.resolve("srresnet"))
+    generator = load_generator(pretrained.resolve("srresnet")).model
     scores = _sample_scores(generator)
     assert len(scores) == 2
     for model, bicubic in scores:

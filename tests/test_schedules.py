@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from srgan.config import ModelConfig
 from srgan.models.srresnet import build_generator
-from srgan.training import checkpoint
+from srgan.models.weights import GENERATOR_WEIGHTS, load_generator
 from srgan.training.run import build_run, train
 from srgan.training.schedules import GeneratorAverage, PhaseSchedule, ema_decay_at
 
@@ -72,20 +72,19 @@ def test_resume_restores_the_average_and_exports_it(tiny_cfg):
     for a, b in zip(avg, average.average.weights):
         np.testing.assert_array_equal(a, b.numpy())
     assert int(average.updates.numpy()) == state.step == 2
-    exported, _ = checkpoint.load_generator(
-        f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}")
+    exported = load_generator(f"{tiny_cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}").model
     x = np.random.default_rng(0).uniform(-1, 1, (1, 6, 6, 3)).astype(np.float32)
     np.testing.assert_allclose(exported(x), resumed.inference_generator(x), atol=1e-6)
 
 
 def test_init_from_loads_weights_and_refuses_another_architecture(tiny_cfg, tmp_path):
     train(tiny_cfg, log=lambda m: None, verbose=0)
-    source = f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}"
+    source = f"{tiny_cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}"
     t = dataclasses.replace(tiny_cfg.train, init_from=source, epochs=0,
                             checkpoint_dir=str(tmp_path / "second"))
     lines = []
     model, *_ = build_run(dataclasses.replace(tiny_cfg, train=t), log=lines.append)
-    loaded, _ = checkpoint.load_generator(source)
+    loaded = load_generator(source).model
     for a, b in zip(loaded.weights, model.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert any(line.startswith("init: generator weights from") for line in lines)

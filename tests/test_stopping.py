@@ -23,7 +23,7 @@ from tensorflow.python.framework import config as tf_config
 
 from conftest import TINY_FLAGS, smooth_face
 from srgan.cli import config_from_args, train_main, train_parser
-from srgan.training import callbacks, checkpoint, losses, stopping
+from srgan.training import callbacks, losses, stopping
 from srgan.training.run import build_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,10 +179,11 @@ def test_disk_full_names_the_path_and_keeps_the_last_save(tmp_path, faces, refer
 
 def test_disk_full_during_export_keeps_the_previous_generator(tmp_path, tiny_cfg):
     from srgan.models.srresnet import build_generator
+    from srgan.models.weights import GENERATOR_WEIGHTS, export_generator
 
     generator = build_generator(tiny_cfg.model)
-    path = tmp_path / checkpoint.GENERATOR_WEIGHTS
-    checkpoint.export_generator(generator, tiny_cfg.model, path)
+    path = tmp_path / GENERATOR_WEIGHTS
+    export_generator(generator, tiny_cfg.model, path)
     before = files_of(tmp_path)
 
     def full_disk(target, *args, **kwargs):
@@ -191,7 +192,7 @@ def test_disk_full_during_export_keeps_the_previous_generator(tmp_path, tiny_cfg
 
     generator.save_weights = full_disk
     with pytest.raises(OSError) as info:
-        checkpoint.export_generator(generator, tiny_cfg.model, path)
+        export_generator(generator, tiny_cfg.model, path)
     assert str(info.value) == f"{path}: cannot write (No space left on device)"
     assert files_of(tmp_path) == before  # old weights intact, no temp file left
 

@@ -27,6 +27,7 @@ from srgan import io
 from srgan.data import pipeline
 from srgan.evaluation import figures, metrics, report
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
+from srgan.models.weights import Generator
 
 METHODS = INTERPOLATIONS + ("sr",)
 METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "lpips")
@@ -150,21 +151,21 @@ def contact_rows(results: list[dict], by: str, count: int) -> list[tuple[str, di
             for kind, r in picked]
 
 
-def run(generator, meta: dict, args: argparse.Namespace) -> int:
+def run(generator: Generator, args: argparse.Namespace) -> int:
     """What ``evaluate.py`` does; returns 1 when an image failed, else 0.
 
     Writes into ``args.out``: ``per_image.csv``, ``summary.csv``, ``results.json``,
     ``summary.md``, ``sr_vs_bicubic.png`` and ``contact_sheet.png``; prints the table.
     """
-    scale = meta["model"]["scale"]
-    args.hr_size = args.hr_size or meta["hr_size"]
+    scale = generator.scale
+    args.hr_size = args.hr_size or generator.hr_size
     out_dir = io.check_writable_dir(Path(args.out))
     root = Path(args.data)
     paths = io.list_images(root)
     if not paths:
         raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
     lpips = metrics.LPIPS()
-    results, failures = evaluate_folder(paths, root, generator, scale, lpips, args)
+    results, failures = evaluate_folder(paths, root, generator.model, scale, lpips, args)
     if not results:
         raise ValueError(f"{root}: none of the {len(paths)} images could be evaluated")
     settings = {"data": str(root), "model": str(args.model), "scale": scale,
@@ -183,7 +184,7 @@ def run(generator, meta: dict, args: argparse.Namespace) -> int:
     rows = []
     for label, r in contact_rows(results, args.rank_by, args.sheet_rows):
         hr = load_hr(Path(r["path"]), scale, args.hr_size, args.full_image, args.max_pixels)
-        lr, outs = candidates(hr, scale, generator, args.tile)
+        lr, outs = candidates(hr, scale, generator.model, args.tile)
         rows.append((label, [lr, outs["bicubic"], outs["sr"], hr]))
     written.append(io.atomic_write_bytes(
         io.safe_output_path(out_dir, "contact_sheet.png"),

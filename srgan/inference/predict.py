@@ -21,6 +21,7 @@ from srgan.data import pipeline
 from srgan.evaluation import metrics
 from srgan.evaluation.figures import triptych_png
 from srgan.inference.upscale import interpolate, upscale
+from srgan.models.weights import Generator
 
 
 def quality(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
@@ -29,16 +30,16 @@ def quality(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
             metrics.ssim(sr, hr, crop_border=scale, y_only=True))
 
 
-def predict_samples(generator, meta: dict, args: argparse.Namespace) -> int:
+def predict_samples(generator: Generator, args: argparse.Namespace) -> int:
     """Super-resolve the sample faces; write SR PNGs and triptychs; print PSNR/SSIM."""
-    scale, hr_size = meta["model"]["scale"], meta["hr_size"]
+    scale, hr_size = generator.scale, generator.hr_size
     out_dir = io.check_writable_dir(Path(args.output))
     print(f"{'image':<20} {'PSNR SR':>8} {'bicubic':>8} {'SSIM SR':>8} {'bicubic':>8}  (Y, dB)")
     for path in pipeline.sample_face_paths():
         hr = pipeline.prepare_hr(io.read_image(path, max_pixels=args.max_pixels), hr_size)
         lr = pipeline.degrade(hr, scale).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
-        sr = upscale(generator, lr, scale, tile=args.tile, tile_pad=args.tile_pad)
+        sr = upscale(generator.model, lr, scale, tile=args.tile, tile_pad=args.tile_pad)
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(
             interpolate(lr, scale), hr, scale)
         print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}")
@@ -49,13 +50,13 @@ def predict_samples(generator, meta: dict, args: argparse.Namespace) -> int:
     return 0
 
 
-def predict_folder(generator, meta: dict, args: argparse.Namespace) -> int:
+def predict_folder(generator: Generator, args: argparse.Namespace) -> int:
     """Upscale every image under ``args.input``; returns 1 if any failed, else 0.
 
     A failed input gets one line naming it and the reason; the others still run, and no
     partial output file is ever left behind.
     """
-    scale = meta["model"]["scale"]
+    scale = generator.scale
     out_dir = io.check_writable_dir(Path(args.output))
     paths = io.list_images(Path(args.input))
     if not paths:
@@ -72,7 +73,7 @@ def predict_folder(generator, meta: dict, args: argparse.Namespace) -> int:
             while target in written:  # a.bmp after a.webp: a_2_x4.png, never overwritten
                 n += 1
                 target = io.safe_output_path(out_dir, f"{name}_{n}_x{scale}.png")
-            sr = upscale(generator, image, scale, tile=args.tile,
+            sr = upscale(generator.model, image, scale, tile=args.tile,
                                    tile_pad=args.tile_pad)
             io.atomic_save_png(target, sr)
             written.add(target)

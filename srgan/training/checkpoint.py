@@ -1,4 +1,4 @@
-"""Whole-run training state on disk: save, resume, and the generator exported for predict.
+"""Whole-run training state on disk: save and resume.
 
 Layout of ``checkpoint_dir``::
 
@@ -6,7 +6,7 @@ Layout of ``checkpoint_dir``::
     state/ckpt-N.{index,data} G, D, both optimizers, epochs done per phase (tf.train.Checkpoint)
     state/checkpoint          index of the kept saves, rewritten atomically by TensorFlow
     generator.weights.h5      generator weights alone (the moving average when kept), for
-                              predict.py: a plain Keras SRResNet (see export_generator)
+                              predict.py (srgan.models.weights.export_generator)
     generator.json            its model card: the config that rebuilds it, training facts
     generator_best.*          the same for the best epoch by validation (srgan.training.validation)
     validation.csv            validation metrics per epoch
@@ -23,13 +23,11 @@ so a resumed run continues with exactly the step, epoch and batches it stopped a
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -37,13 +35,6 @@ import keras
 import tensorflow as tf
 
 from srgan import io
-from srgan.config import LEGACY_MODEL_FIELDS, ModelConfig
-
-GENERATOR_WEIGHTS = "generator.weights.h5"
-GENERATOR_BEST_WEIGHTS = "generator_best.weights.h5"
-# 1: weights of the fast build (keys named after srgan.models.layers's classes), BatchNorm and
-#    tanh implied. 2: weights of the plain Keras build, every architecture field written.
-CARD_FORMAT = 2
 
 
 class TrainingState:
@@ -115,7 +106,7 @@ class TrainingState:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             except Exception as e:  # noqa: BLE001 - a truncated file raises IndexError too
-                log(f"warning: {path}: unreadable checkpoint ({_first_line(e)}); "
+                log(f"warning: {path}: unreadable checkpoint ({io.first_line(e)}); "
                     f"trying an older one")
                 continue
             return path
@@ -136,7 +127,7 @@ class TrainingState:
         except (tf.errors.OpError, OSError) as e:
             self._remove_leftovers(lambda message: None)
             raise OSError(f"{self.dir / 'state' / f'ckpt-{self.step}'}: cannot save checkpoint "
-                          f"({_first_line(e)}); "
+                          f"({io.first_line(e)}); "
                           f"{self.manager.latest_checkpoint or 'no earlier save'} is intact"
                           ) from None
 
@@ -171,11 +162,6 @@ def _counter() -> tf.Variable:
     return tf.Variable(0, dtype=tf.int64, trainable=False)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def _slow_save_hook() -> Optional[tf.train.CheckpointOptions]:
     """TEST HOOK, read only here: with ``$SRGAN_TEST_SLOW_SAVE=<seconds>``, every save
     pauses after ``ckpt-N`` is written and before the index names it, so that
@@ -190,92 +176,3 @@ def _slow_save_hook() -> Optional[tf.train.CheckpointOptions]:
         time.sleep(seconds)
 
     return tf.train.CheckpointOptions(experimental_write_callbacks=[pause])
-
-
-def export_generator(generator: keras.Model, model_cfg: ModelConfig, path: Path,
-                     extra: Optional[dict] = None) -> None:
-    """Save generator weights to ``path`` and its model card (JSON) beside it.
-
-    The weights are those of the plain Keras build (``build_generator(cfg, fast=False)``:
-    ``Conv2D``, ``PReLU``, ``Add``...), so the file never depends on srgan's CPU speed
-    layers, whose class names Keras would otherwise use as keys. ``path`` ends in
-    ``.weights.h5``; the card goes to the same name with ``.json``. Both are written
-    atomically, the card last, so a reader that finds the card finds matching weights.
-    """
-    from srgan.models.srresnet import build_generator, copy_weights
-
-    path = Path(path)
-    plain = build_generator(model_cfg, fast=False)
-    copy_weights(generator, plain)
-    with io.atomic_path(path) as tmp:
-        plain.save_weights(tmp)
-    card = {"format": CARD_FORMAT, "model": asdict(model_cfg), **(extra or {})}
-    io.atomic_write_bytes(generator_json(path), json.dumps(card, indent=2).encode() + b"\n")
-
-
-def generator_json(weights_path: Path) -> Path:
-    """``run/generator.weights.h5`` -> ``run/generator.json``."""
-    name = Path(weights_path).name
-    stem = name[: -len(".weights.h5")] if name.endswith(".weights.h5") else Path(name).stem
-    return Path(weights_path).with_name(stem + ".json")
-
-
-def read_card(weights_path: Path) -> tuple[dict, ModelConfig]:
-    """The model card beside ``weights_path`` and the architecture it describes.
-
-    Cards of format 1 (before ``batch_norm`` and ``global_residual`` existed) mean the
-    paper's BatchNorm generator with a tanh output; unknown fields (a newer version's)
-    are ignored.
-
-    Raises:
-        FileNotFoundError: one line naming the missing file and what to do.
-        ValueError: one line naming the card and what is wrong with it.
-    """
-    card_path = generator_json(weights_path)
-    if not card_path.is_file():
-        raise FileNotFoundError(f"{card_path}: missing model card (the JSON that must sit "
-                                f"beside {Path(weights_path).name}); re-export the generator "
-                                f"or pass another --model")
-    try:
-        card = json.loads(card_path.read_text())
-        fields = dict(card["model"])
-        if card.get("format", 1) < 2:
-            fields = {**LEGACY_MODEL_FIELDS, **fields}
-        known = set(ModelConfig.__dataclass_fields__)
-        return card, ModelConfig(**{k: v for k, v in fields.items() if k in known})
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"{card_path}: not a generator model card ({_first_line(e)}); "
-                         f"re-export the generator or pass another --model") from None
-
-
-def load_generator(weights_path: Path) -> tuple[keras.Model, dict]:
-    """Rebuild the generator described beside ``weights_path`` and load its weights.
-
-    Returns the fast build (:mod:`srgan.models.layers`) and the model card (``model`` config,
-    ``hr_size``, training facts...). Format-1 files, written by earlier versions with the
-    fast layers' keys, load straight into the fast build.
-
-    Raises:
-        FileNotFoundError: one line naming the missing file and the command to run first.
-        ValueError: a damaged card or weights file, named.
-    """
-    from srgan.models.srresnet import build_generator, copy_weights
-
-    weights_path = Path(weights_path)
-    if not weights_path.is_file():
-        raise FileNotFoundError(f"{weights_path}: no trained generator here; run "
-                                f"`python train.py` first or pass --model srresnet|srgan|PATH")
-    card, model_cfg = read_card(weights_path)
-    generator = build_generator(model_cfg)
-    try:
-        if card.get("format", 1) < 2:
-            generator.load_weights(weights_path)
-        else:
-            plain = build_generator(model_cfg, fast=False)
-            plain.load_weights(weights_path)
-            copy_weights(plain, generator)
-    except (OSError, ValueError, KeyError) as e:
-        raise ValueError(f"{weights_path}: cannot load generator weights "
-                         f"({_first_line(e)})") from None
-    card["model"] = asdict(model_cfg)
-    return generator, card

@@ -20,6 +20,8 @@ from srgan import io, pretrained
 from srgan.config import GENERATOR_FIELDS, Config, DataConfig, save_config
 from srgan.data import pipeline, stream
 from srgan.models.srresnet import build_discriminator, build_generator, copy_weights
+from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS, export_generator,
+                                 load_generator, read_card)
 from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
                             validation)
 from srgan.training.gan import SRGAN
@@ -91,7 +93,7 @@ def init_weights_path(cfg: Config, log: Callable[[str], None] = print) -> Option
         if not path.is_file():
             log(f"init: {path} not found; the generator starts from random weights")
             return None
-        _, arch = checkpoint.read_card(path)
+        _, arch = read_card(path)
         if _generator_arch(arch) != _generator_arch(cfg.model):
             log(f"init: the shipped SRResNet's architecture differs from this run's; the "
                 f"generator starts from random weights (--init-from PATH to choose)")
@@ -100,7 +102,7 @@ def init_weights_path(cfg: Config, log: Callable[[str], None] = print) -> Option
     path = pretrained.resolve(t.init_from)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: --init-from names no such file")
-    _, arch = checkpoint.read_card(path)
+    _, arch = read_card(path)
     theirs, ours = _generator_arch(arch), _generator_arch(cfg.model)
     if theirs != ours:
         diff = ", ".join(f"{k} {theirs[k]!r} here {ours[k]!r}" for k in ours
@@ -150,7 +152,7 @@ def build_run(cfg: Config, log: Callable[[str], None] = print):
     else:
         init = init_weights_path(cfg, log)
         if init is not None:
-            copy_weights(checkpoint.load_generator(init)[0], generator)
+            copy_weights(load_generator(init).model, generator)
             log(f"init: generator weights from {init}")
         if average is not None:
             average.reset()
@@ -239,7 +241,7 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
     optimizers = {"generator": state.g_optimizer, "discriminator": state.d_optimizer}
     hardware = distribute.describe_hardware()
 
-    def export(name: str = checkpoint.GENERATOR_WEIGHTS, **extra):
+    def export(name: str = GENERATOR_WEIGHTS, **extra):
         card = {"hr_size": d.hr_size, "perceptual": perceptual.describe(),
                 "training": {"step": state.step, "phase": model.phase,
                              "hours": round(float(state.seconds.numpy()) / 3600, 3),
@@ -247,12 +249,12 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
                              "crop": d.crop, "batch_size": d.batch_size,
                              "pixel_loss": t.pixel_loss, "ema_decay": t.ema_decay,
                              "init_from": t.init_from}}
-        checkpoint.export_generator(model.inference_generator, cfg.model, state.dir / name,
+        export_generator(model.inference_generator, cfg.model, state.dir / name,
                                     {**card, **extra})
 
     validator = validation.build_callback(
         cfg, val_paths, writer, state.dir,
-        lambda **extra: export(checkpoint.GENERATOR_BEST_WEIGHTS, **extra),
+        lambda **extra: export(GENERATOR_BEST_WEIGHTS, **extra),
         lambda: state.step, log, every=t.val_every)
 
     phases = (("pretrain", t.pretrain_epochs, state.pretrain_epochs),
@@ -294,5 +296,5 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
         log(f"data: skipped {len(guard.bad)} of {len(paths)} files that could not be decoded")
     if all(int(c.numpy()) >= total for _, total, c in phases):
         log(f"done: {int(state.gan_epochs.numpy())} GAN epochs, step {state.step}; "
-            f"generator at {state.dir / checkpoint.GENERATOR_WEIGHTS}")
+            f"generator at {state.dir / GENERATOR_WEIGHTS}")
     return model

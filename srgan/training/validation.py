@@ -37,7 +37,7 @@ from srgan.evaluation.figures import to_uint8
 from srgan.evaluation.metrics import LPIPS
 from srgan.inference.upscale import interpolate
 from srgan.models.vgg import BackboneUnavailable
-from srgan.training import checkpoint
+from srgan.models.weights import GENERATOR_BEST_WEIGHTS, generator_json
 
 CSV_NAME = "validation.csv"
 CSV_COLUMNS = ("phase", "epoch", "step", "psnr", "ssim", "lpips",
@@ -190,7 +190,7 @@ def build_callback(cfg: Config, val_paths: list[Path], writer, run_dir: Path,
     except BackboneUnavailable as e:
         log(f"validation: no LPIPS ({e}); PSNR and SSIM only, best by psnr")
         lpips, keep_best = None, "psnr"
-    best_json = checkpoint.generator_json(Path(run_dir) / checkpoint.GENERATOR_BEST_WEIGHTS)
+    best_json = generator_json(Path(run_dir) / GENERATOR_BEST_WEIGHTS)
     try:
         previous = json.loads(best_json.read_text()).get("validation", {})
     except (OSError, ValueError, AttributeError):  # none yet, or unreadable: start afresh
