@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from srgan.config import ModelConfig
-from srgan.models.srresnet import build_discriminator, build_generator, copy_weights
+from srgan.models.srresnet import build_generator, copy_weights
 
 
 @pytest.mark.parametrize("upsample", ["subpixel", "nearest"])
@@ -60,20 +60,3 @@ def test_default_generator_parameter_count_by_hand(batch_norm):
     expected = head + blocks * block + body + 2 * up + tail
     assert expected == (1_554_883 if batch_norm else 1_546_435)
     assert build_generator(ModelConfig(batch_norm=batch_norm)).count_params() == expected
-
-
-@pytest.mark.parametrize("hr_size", [32, 64])
-def test_discriminator_heads(hr_size):
-    cfg = ModelConfig(disc_filters=4, disc_dense=8)
-    patch = build_discriminator(cfg, hr_size)
-    x = np.zeros((3, hr_size, hr_size, 3), np.float32)
-    assert patch(x).shape == (3, hr_size // 16, hr_size // 16, 1)
-    glob = build_discriminator(ModelConfig(disc_filters=4, disc_dense=8, disc_head="global"),
-                               hr_size)
-    assert glob(x).shape == (3, 1)
-    # Eight conv blocks with strides 1,2,1,2,...; BN in all but the first.
-    convs = [l for l in patch.layers if l.name.endswith("_conv")]
-    assert [c.strides[0] for c in convs] == [1, 2] * 4
-    assert [c.filters for c in convs] == [4, 4, 8, 8, 16, 16, 32, 32]
-    assert not any(l.name == "d0_bn" for l in patch.layers)
-    assert sum(l.name.endswith("_bn") for l in patch.layers) == 7

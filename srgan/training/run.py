@@ -19,7 +19,8 @@ import tensorflow as tf
 from srgan import io, pretrained
 from srgan.config import GENERATOR_FIELDS, Config, DataConfig, save_config
 from srgan.data import pipeline, stream
-from srgan.models.srresnet import build_discriminator, build_generator, copy_weights
+from srgan.models.discriminator import build_discriminator
+from srgan.models.srresnet import build_generator, copy_weights
 from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS, export_generator,
                                  load_generator, read_card)
 from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
