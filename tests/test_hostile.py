@@ -46,13 +46,16 @@ def test_product_has_no_unsafe_deserialisation():
     assert subclasses == ["vgg.py:_ArrayUnpickler"]
 
 
-def test_full_model_loading_uses_safe_mode():
-    for p in PRODUCT:
-        for node, name in _calls(p):
-            if name.endswith("load_model"):
-                safe = {k.arg: k.value for k in node.keywords}.get("safe_mode")
-                assert isinstance(safe, ast.Constant) and safe.value is True, \
-                    f"{p.name}:{node.lineno}"
+def test_generators_are_loaded_as_weights_only():
+    """No full-model loading (which rebuilds whatever layers a file names) anywhere in the
+    product: generators are rebuilt from their JSON card and receive weights only."""
+    calls = [(p, node.lineno, name) for p in PRODUCT for node, name in _calls(p)]
+    full = [f"{p.name}:{line} {name}" for p, line, name in calls
+            if name.split(".")[-1] in ("load_model", "model_from_json", "model_from_config")]
+    assert full == []
+    loaders = {(p.name, name.split(".")[-1]) for p, _, name in calls
+               if name.endswith(".load_weights")}
+    assert loaders == {("weights.py", "load_weights")}
 
 
 @pytest.fixture
