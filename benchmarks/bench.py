@@ -1,6 +1,6 @@
 """``python -m benchmarks.bench``: how fast training and inference run on this machine.
 
-Prints, and writes to ``--out`` (default ``results/bench.txt``):
+Prints, and writes to ``--output`` (default ``results/bench.txt``):
 
 * the machine's conv and matmul rates (a large 3x3 conv, a 2048^2 matmul);
 * GAN and SRResNet (pre-training) train steps: images/s per batch size, FLOPs per image
@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from srgan.cli import add_deprecated_alias
+
 VARIANTS = ("subpixel", "nearest")
 
 
@@ -42,10 +44,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                                 description="Speed and memory of SRGAN training and "
                                 "inference on this machine (see the module docstring).")
     p.add_argument("--quick", action="store_true", help="toy sizes: a smoke run")
-    p.add_argument("--out", default="results/bench.txt", help="also write the report here")
-    p.add_argument("--batch", type=int, nargs="+", default=[1, 16],
+    p.add_argument("-o", "--output", default="results/bench.txt",
+                   help="also write the report to this file (default: results/bench.txt)")
+    p.add_argument("--batch-size", type=int, nargs="+", default=[1, 16],
                    help="GAN step batch sizes (default: 1 16)")
-    p.add_argument("--pretrain-batch", type=int, nargs="+", default=[16],
+    p.add_argument("--pretrain-batch-size", type=int, nargs="+", default=[16],
                    help="SRResNet step batch sizes (default: 16)")
     p.add_argument("--steps", type=int, default=3, help="timed runs per case (default: 3)")
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
@@ -61,6 +64,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                        ("memory", "the fresh-process runs: peak RSS and the tiled case")):
         p.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"skip {what}")
     p.add_argument("--child", help=argparse.SUPPRESS)  # internal: one case, JSON out
+    # The names before the bench used train.py's: still accepted, with a warning.
+    add_deprecated_alias(p, "--out", "-o/--output", dest="output")
+    add_deprecated_alias(p, "--batch", "--batch-size", dest="batch_size", type=int, nargs="+")
+    add_deprecated_alias(p, "--pretrain-batch", "--pretrain-batch-size",
+                         dest="pretrain_batch_size", type=int, nargs="+")
     return p.parse_args(argv)
 
 
@@ -122,11 +130,11 @@ def memory(report, args, sizes, argv: Sequence[str]) -> None:
     report("peak RSS, each case alone in a fresh process (MiB):")
     children = [("base", "Python + TensorFlow, nothing run")]
     for v in args.variants:
-        children += [(f"gan:{v}:{b}", f"GAN step, {v}, batch {b}") for b in args.batch]
+        children += [(f"gan:{v}:{b}", f"GAN step, {v}, batch {b}") for b in args.batch_size]
         children += [(f"pretrain:{v}:{b}", f"pretrain step, {v}, batch {b}")
-                  for b in args.pretrain_batch]
+                  for b in args.pretrain_batch_size]
         children += [(f"infer:{v}", f"inference {v} {sizes.lr_size}->{sizes.hr_size}")]
-    children += [(f"data::{max(args.batch)}", f"tf.data, batch {max(args.batch)}")]
+    children += [(f"data::{max(args.batch_size)}", f"tf.data, batch {max(args.batch_size)}")]
     for case, label in children:
         report(f"  {label:40s} {in_child(case, argv)['peak_rss_mb']:7.0f}")
     if not sizes.large_side:
@@ -179,12 +187,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sections.machine(report, args)
     policy = distribute.policy_name(args.mixed_precision)
     models = {v: workloads.build_srgan(sizes, v, policy) for v in args.variants}
-    gan = sections.steps(report, args, sizes, models, "gan", args.batch)
-    sections.steps(report, args, sizes, models, "pretrain", args.pretrain_batch)
+    gan = sections.steps(report, args, sizes, models, "gan", args.batch_size)
+    sections.steps(report, args, sizes, models, "pretrain", args.pretrain_batch_size)
     sections.upscaling(report, args, sizes, models)
     sections.seams(report, sizes, models[args.variants[0]][0].generator)
     sections.pipeline(report, args, sizes, max(gan.values()))
-    first, batch = args.variants[0], min(args.batch)
+    first, batch = args.variants[0], min(args.batch_size)
     if args.profile:
         sections.profile(report, args, sizes, first, models[first][0], batch,
                                batch / gan[(first, batch)])
@@ -195,7 +203,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sections.ablation(report, args, sizes, batch)
     if args.memory:
         memory(report, args, sizes, [a for a in argv if a])
-    out = Path(args.out)
+    out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, ("\n".join(lines) + "\n").encode())
     print(f"wrote {out}")

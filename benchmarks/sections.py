@@ -88,7 +88,7 @@ def seams(report, sizes, generator) -> None:
 
 def pipeline(report, args, sizes, consumption: float) -> None:
     """tf.data images/s on synthetic JPEGs against ``consumption`` (train images/s)."""
-    batch = max(args.batch)
+    batch = max(args.batch_size)
     with tempfile.TemporaryDirectory() as tmp:
         paths = workloads.write_jpegs(Path(tmp), sizes)
         t = perf.best_time(workloads.pipeline_case(paths, sizes, batch), args.steps, 2)

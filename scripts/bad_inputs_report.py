@@ -35,7 +35,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf  # noqa: E402
 
 from bad_images import DIR_KINDS, EXPECTED, make_bad_images  # noqa: E402
-from srgan.cli import predict_parser  # noqa: E402
 from srgan.config import DataConfig, ModelConfig  # noqa: E402
 from srgan.data import pipeline  # noqa: E402
 from srgan.inference import predict  # noqa: E402
@@ -68,11 +67,11 @@ def train_outcome(path: Path, listed: set[Path], cfg: DataConfig) -> str:
 
 def predict_outcome(generator, path: Path, out: Path) -> tuple[str, list[str]]:
     """``predict.py -i path -o out``: (what happened, problems)."""
-    args = predict_parser().parse_args(["-i", str(path), "-o", str(out)])
+    options = predict.PredictOptions(input=str(path), output=str(out))
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
-            rc = predict.predict_folder(generator, args)
+            rc = predict.predict_folder(generator, options)
         except (FileNotFoundError, ValueError, OSError) as e:  # what predict_main reports
             print(f"error: {e}", file=sys.stderr)
             rc = 2
@@ -107,10 +106,10 @@ def whole_folder(root: Path, generator, out: Path) -> list[str]:
         warnings = [line for line in err.getvalue().splitlines() if line.startswith("warning")]
         lines.append(f"train, --max-bad-fraction {fraction:g}: {outcome}; "
                      f"{len(warnings)} warning lines")
-    args = predict_parser().parse_args(["-i", str(root), "-o", str(out)])
+    options = predict.PredictOptions(input=str(root), output=str(out))
     with contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()) as err:
-        rc = predict.predict_folder(generator, args)
+        rc = predict.predict_folder(generator, options)
     outputs = list(out.glob("*.png"))
     lines.append(f"predict on the folder: exit {rc}, {len(outputs)} outputs, "
                  f"{len(err.getvalue().splitlines())} error lines, "

@@ -1,7 +1,12 @@
 """Command lines: ``train_main``, ``predict_main`` and ``evaluate_main(argv)`` return exit codes.
 
-Flags map one to one onto :mod:`srgan.config` fields (flag ``--num-blocks`` -> field
-``num_blocks``); defaults come from the dataclasses, so they are written down once.
+Flags map one to one onto dataclass fields (flag ``--num-blocks`` -> field ``num_blocks``):
+:mod:`srgan.config`'s for train.py, :class:`srgan.inference.predict.PredictOptions` and
+:class:`srgan.evaluation.evaluate.EvaluateOptions` for the others. Each flag's type comes
+from the field's type hint and its default from the field, so both are written down once.
+The CLI builds the frozen dataclass and hands it to the library; no ``argparse.Namespace``
+goes further than this module.
+
 Expected failures (bad data, missing weights or checkpoints, unwritable folders) print one
 line ``error: ...`` and exit 2 (a NaN loss too); training stopped by Ctrl-C or SIGTERM
 saves first, then exits 130 or 143.
@@ -92,24 +97,59 @@ def _field_type(hint) -> tuple[type, bool]:
     return hint, False
 
 
-def _add_dataclass_flags(parser: argparse.ArgumentParser, cls) -> None:
-    """One ``--flag`` per dataclass field, typed from its type hint, defaulting to None
-    (meaning: keep the dataclass default)."""
-    group = parser.add_argument_group(cls.__name__.replace("Config", "").lower())
+def _add_dataclass_flags(parser, cls) -> None:
+    """One flag per field of dataclass ``cls``, added to ``parser`` (or an argument group).
+
+    The type comes from the field's type hint (``bool``: ``--x/--no-x``); help, option
+    strings and choices from its ``metadata`` (``help``, ``flags``, ``choices``). The
+    argparse default is None, meaning "keep the dataclass default"; a field without a
+    default is a required flag.
+    """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        flag = "--" + FLAG_NAMES.get(f.name, f.name.replace("_", "-"))
+        meta = f.metadata
+        flags = meta.get("flags") or ("--" + FLAG_NAMES.get(f.name, f.name.replace("_", "-")),)
         kind, several = _field_type(hints[f.name])
-        shown = " ".join(f.default) if isinstance(f.default, tuple) else f.default
-        default_note = "" if f.default is None else f" (default: {shown})"
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+        note = "" if required or f.default is None else f" (default: {shown})"
+        text = meta.get("help", HELP.get(f.name, "")) + note
         if kind is bool:
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
-                               default=None, help=HELP.get(f.name, "") + default_note)
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction,
+                                default=None, help=text)
             continue
-        group.add_argument(flag, dest=f.name, type=kind, default=None,
-                           nargs="+" if several else None,
-                           choices=CHOICES.get(f.name), metavar=None if f.name in CHOICES
-                           else f.name.upper(), help=HELP.get(f.name, "") + default_note)
+        choices = meta.get("choices", CHOICES.get(f.name))
+        parser.add_argument(*flags, dest=f.name, type=kind, default=None, required=required,
+                            nargs="+" if several else None, choices=choices,
+                            metavar=None if choices else f.name.upper(), help=text)
+
+
+def _from_args(cls, args: argparse.Namespace):
+    """``cls`` built from the parsed flags of its fields; unset flags keep its defaults."""
+    given = {f.name: tuple(v) if isinstance(v, list) else v for f in dataclasses.fields(cls)
+             if (v := getattr(args, f.name)) is not None}
+    return cls(**given)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old option name that still works: it stores into the new option's ``dest`` and
+    prints one line on stderr naming the option to use instead."""
+
+    def __init__(self, option_strings, dest, use: str, **kwargs):
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+        self.use = use
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"warning: {option_string} is deprecated; use {self.use}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, use: str, dest: str,
+                         **kwargs) -> None:
+    """Keep option ``old`` working as the option ``use`` names (stored in ``dest``, with
+    ``type``/``nargs`` in ``kwargs``); using it prints one deprecation line on stderr."""
+    parser.add_argument(old, dest=dest, action=_DeprecatedAlias, use=use, default=None,
+                        **kwargs)
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -117,21 +157,15 @@ def train_parser() -> argparse.ArgumentParser:
         prog="train.py", description="Train an SRGAN (SRResNet generator, VGG perceptual "
         "loss, adversarial loss) on a folder of faces; resumes automatically.")
     for cls in (DataConfig, ModelConfig, LossConfig, TrainConfig):
-        _add_dataclass_flags(p, cls)
+        _add_dataclass_flags(p.add_argument_group(cls.__name__[:-len("Config")].lower()), cls)
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Build the frozen Config from parsed flags; unset flags keep dataclass defaults."""
-    parts = {}
-    for name, cls in (("data", DataConfig), ("model", ModelConfig), ("loss", LossConfig),
-                      ("train", TrainConfig)):
-        given = {f.name: tuple(v) if isinstance(v, list) else v
-                 for f in dataclasses.fields(cls)
-                 if (v := getattr(args, f.name)) is not None}
-        parts[name] = cls(**given)
-    return Config(**parts)
+    return Config(data=_from_args(DataConfig, args), model=_from_args(ModelConfig, args),
+                  loss=_from_args(LossConfig, args), train=_from_args(TrainConfig, args))
 
 
 def _fail(message: str) -> int:
@@ -166,30 +200,27 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def predict_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="predict.py", description="Super-resolve images with a trained generator. "
-        "With no --input: the built-in sample faces, degraded as in training, with "
-        "PSNR/SSIM against bicubic.")
-    p.add_argument("-i", "--input", help="image file or folder (searched recursively) of "
-                   "real low-resolution images, upscaled at their native size")
-    p.add_argument("-o", "--output", default="results", help="output folder (default: results)")
-    _add_generator_args(p)
-    p.add_argument("--tile", type=int, default=None,
-                   help="process the LR image in tiles of this size (bounds memory)")
-    p.add_argument("--tile-pad", type=int, default=16, help="LR pixels of context around "
-                   "each tile, cropped away after upscaling (default: 16)")
-    return p
-
-
-def _add_generator_args(p: argparse.ArgumentParser) -> None:
-    """``--model`` and ``--max-pixels``, shared by predict.py and evaluate.py."""
+def _add_model_flag(p: argparse.ArgumentParser) -> None:
+    """``--model`` (alias ``--weights``), shared by predict.py and evaluate.py."""
     p.add_argument("--model", "--weights", dest="model", default=None,
                    help="srresnet or srgan (the shipped face models), or a .weights.h5 file "
                    "with its .json card beside it (default: checkpoints/generator.weights.h5 "
                    "if a training run left one, else srgan)")
-    p.add_argument("--max-pixels", type=int, default=DataConfig.max_pixels,
-                   help=f"refuse inputs larger than this (default: {DataConfig.max_pixels})")
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    """The flags of ``predict.py``: ``--model`` and :class:`PredictOptions`'s fields.
+
+    Imports TensorFlow (the options live beside the code that uses them)."""
+    from srgan.inference.predict import PredictOptions
+
+    p = argparse.ArgumentParser(
+        prog="predict.py", description="Super-resolve images with a trained generator. "
+        "With no --input: the built-in sample faces, degraded as in training, with "
+        "PSNR/SSIM against bicubic.")
+    _add_model_flag(p)
+    _add_dataclass_flags(p, PredictOptions)
+    return p
 
 
 def _load_model(model: Optional[str]):
@@ -207,49 +238,43 @@ def _load_model(model: Optional[str]):
 
 def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``predict.py``; exits 1 if any input failed, 2 on a usage error."""
-    args = predict_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan.inference import predict
 
+    args = predict_parser().parse_args(argv)
     try:
-        generator = _load_model(args.model)
-        if args.input is None:
-            return predict.predict_samples(generator, args)
-        return predict.predict_folder(generator, args)
+        options = _from_args(predict.PredictOptions, args)
+        return predict.run(_load_model(args.model), options)
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
 
 
 def evaluate_parser() -> argparse.ArgumentParser:
+    """The flags of ``evaluate.py``: ``--model`` and :class:`EvaluateOptions`'s fields
+    (``--out`` still works, deprecated, for ``-o/--output``).
+
+    Imports TensorFlow (the options live beside the code that uses them)."""
+    from srgan.evaluation.evaluate import EvaluateOptions
+
     p = argparse.ArgumentParser(
         prog="evaluate.py", description="PSNR/SSIM (RGB and Y) and LPIPS of a trained "
         "generator against nearest, bilinear and bicubic upscaling, on every image of a "
         "folder degraded as in training; tables, CSV/JSON, a plot and a contact sheet.")
-    p.add_argument("--data", required=True, help="folder of HR images, searched recursively")
-    _add_generator_args(p)
-    p.add_argument("--out", default="results/eval", help="output folder (default: results/eval)")
-    p.add_argument("--full-image", action="store_true", help="keep whole images (cropped to "
-                   "a multiple of the scale) instead of preparing faces as in training")
-    p.add_argument("--hr-size", type=int, default=None,
-                   help="HR side without --full-image (default: the generator's training size)")
-    p.add_argument("--rank-by", choices=KEEP_BEST, default="lpips", help="what orders the "
-                   "contact sheet: SR's gain over bicubic in this metric (default: lpips)")
-    p.add_argument("--sheet-rows", type=int, default=3,
-                   help="best and worst images each on the contact sheet (default: 3)")
-    p.add_argument("--tile", type=int, default=None,
-                   help="run the generator on LR tiles of this size (bounds memory)")
+    _add_model_flag(p)
+    _add_dataclass_flags(p, EvaluateOptions)
+    add_deprecated_alias(p, "--out", "-o/--output", dest="output")
     return p
 
 
 def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``evaluate.py``; exits 1 if any image failed, 2 on a usage error."""
-    args = evaluate_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan.evaluation import evaluate
     from srgan.models.vgg import BackboneUnavailable
 
+    args = evaluate_parser().parse_args(argv)
     try:
-        generator = _load_model(args.model)
-        return evaluate.run(generator, args)
+        options = _from_args(evaluate.EvaluateOptions, args)
+        return evaluate.run(_load_model(args.model), options)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))

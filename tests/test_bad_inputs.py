@@ -11,7 +11,6 @@ import tensorflow as tf
 
 from bad_images import EXPECTED, make_bad_images
 from srgan import io
-from srgan.cli import predict_parser
 from srgan.config import DataConfig, ModelConfig
 from srgan.data import pipeline
 from srgan.inference import predict
@@ -65,8 +64,8 @@ def test_predict_continues_and_leaves_no_partial_output(fixtures, tmp_path, caps
     export_generator(build_generator(model), model, weights, {"hr_size": 32})
     generator = load_generator(weights)
     out = tmp_path / "out"
-    args = predict_parser().parse_args(["-i", str(root), "-o", str(out)])
-    assert predict.predict_folder(generator, args) == 1
+    options = predict.PredictOptions(input=str(root), output=str(out))
+    assert predict.predict_folder(generator, options) == 1
     captured = capsys.readouterr()
     errors = captured.err.strip().splitlines()
     failed = [p for p in listed if EXPECTED[kind_of[p]] == "error"]

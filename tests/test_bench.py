@@ -49,9 +49,9 @@ def test_peak_rss_is_positive():
 
 def test_bench_quick_smoke_run(tmp_path, capsys):
     out = tmp_path / "bench.txt"
-    assert bench.main(["--quick", "--steps", "1", "--batch", "1", "--pretrain-batch", "1",
+    assert bench.main(["--quick", "--steps", "1", "--batch-size", "1", "--pretrain-batch-size", "1",
                        "--variants", "subpixel", "--no-flags", "--no-memory",
-                       "--out", str(out)]) == 0
+                       "-o", str(out)]) == 0
     text = out.read_text()
     for expected in ("gan step", "pretrain step", "inference", "tiling", "tf.data",
                      "profile", "GFLOP/s", "what each choice gains", "stock Keras Conv2D"):
@@ -63,3 +63,15 @@ def test_bench_quick_smoke_run(tmp_path, capsys):
 def test_bench_child_case_reports_memory(case):
     result = bench.run_child(case, bench.parse_args(["--quick"]))
     assert result["peak_rss_mb"] > 10 and np.isfinite(result["peak_rss_mb"])
+
+
+def test_old_bench_flag_names_still_work_with_one_warning_each(capsys):
+    args = bench.parse_args(["--batch", "2", "4", "--pretrain-batch", "8", "--out", "b.txt"])
+    assert (args.batch_size, args.pretrain_batch_size, args.output) == ([2, 4], [8], "b.txt")
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: --batch is deprecated; use --batch-size",
+        "warning: --pretrain-batch is deprecated; use --pretrain-batch-size",
+        "warning: --out is deprecated; use -o/--output"]
+    args = bench.parse_args([])
+    assert (args.batch_size, args.pretrain_batch_size) == ([1, 16], [16])
+    assert capsys.readouterr().err == ""

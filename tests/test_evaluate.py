@@ -16,7 +16,7 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import TINY_MODEL, smooth_face
-from srgan.cli import evaluate_main
+from srgan.cli import evaluate_main, evaluate_parser
 from srgan.config import ModelConfig
 from srgan.data import pipeline
 from srgan.evaluation import evaluate, metrics, report
@@ -121,7 +121,7 @@ def test_table_and_markdown_list_every_method():
 def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
     out = tmp_path / "eval"
     assert evaluate_main(["--data", str(face_dir), "--weights", str(weights),
-                          "--out", str(out), "--sheet-rows", "1"]) == 0
+                          "-o", str(out), "--sheet-rows", "1"]) == 0
     printed = capsys.readouterr().out
     assert "SR (model)" in printed and "bicubic" in printed
     names = {"per_image.csv", "summary.csv", "results.json", "summary.md",
@@ -149,7 +149,7 @@ def test_evaluate_full_image_reports_a_too_small_image_and_goes_on(tmp_path, fac
     # e_tiny.png is 5x3: nothing is left for SSIM after cropping; the others still run.
     out = tmp_path / "eval"
     assert evaluate_main(["--data", str(face_dir), "--weights", str(weights),
-                          "--out", str(out), "--full-image"]) == 1
+                          "--output", str(out), "--full-image"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "e_tiny.png" in err[0]
     record = json.loads((out / "results.json").read_text())
@@ -161,7 +161,7 @@ def test_evaluate_full_image_reports_a_too_small_image_and_goes_on(tmp_path, fac
 def test_evaluate_errors_are_one_line(tmp_path, weights, capsys):
     (tmp_path / "empty").mkdir()
     assert evaluate_main(["--data", str(tmp_path / "empty"), "--weights", str(weights),
-                          "--out", str(tmp_path / "o")]) == 2
+                          "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "no images" in err[0]
     # The script itself is a thin entry point over evaluate_main.
@@ -169,3 +169,11 @@ def test_evaluate_errors_are_one_line(tmp_path, weights, capsys):
                           "--weights", str(tmp_path / "none.weights.h5")],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 2 and "python train.py" in out.stderr
+
+
+def test_evaluate_out_is_a_deprecated_alias_of_output(capsys):
+    args = evaluate_parser().parse_args(["--data", "d", "--out", "old"])
+    assert args.output == "old"
+    assert capsys.readouterr().err == "warning: --out is deprecated; use -o/--output\n"
+    assert evaluate_parser().parse_args(["--data", "d"]).output is None  # the default applies
+    assert evaluate.EvaluateOptions(data="d").output == "results/eval"

@@ -12,18 +12,21 @@ How ``evaluate.py`` (and the validation during training) scores an image:
 4. Against HR: PSNR and SSIM on RGB and on BT.601 Y with ``scale`` pixels cropped at each
    border, in float64 (the SR papers' and BasicSR's convention, :mod:`srgan.evaluation.metrics`), and
    LPIPS (VGG, v0.1) on the whole image.
+
+:func:`run` takes an :class:`EvaluateOptions`; ``evaluate.py`` builds it from its flags.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from srgan import io
+from srgan.config import KEEP_BEST, DataConfig
 from srgan.data import pipeline
 from srgan.evaluation import figures, metrics, report
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
@@ -35,7 +38,30 @@ METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "lpips")
 GAIN = {"psnr": ("psnr_y", 1.0), "lpips": ("lpips", -1.0)}
 
 
-def load_hr(path: Path, scale: int, hr_size: int, full_image: bool,
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """Which images are scored and how, and where the reports go."""
+
+    data: str = field(metadata={"help": "folder of HR images, searched recursively"})
+    output: str = field(default="results/eval", metadata={
+        "flags": ("-o", "--output"), "help": "output folder"})
+    full_image: bool = field(default=False, metadata={
+        "help": "keep whole images (cropped to a multiple of the scale) instead of "
+        "preparing faces as in training"})
+    hr_size: Optional[int] = field(default=None, metadata={
+        "help": "HR side without --full-image (default: the generator's training size)"})
+    rank_by: str = field(default="lpips", metadata={
+        "choices": KEEP_BEST, "help": "what orders the contact sheet: SR's gain over "
+        "bicubic in this metric"})
+    sheet_rows: int = field(default=3, metadata={
+        "help": "best and worst images each on the contact sheet"})
+    tile: Optional[int] = field(default=None, metadata={
+        "help": "run the generator on LR tiles of this size (bounds memory)"})
+    max_pixels: int = field(default=DataConfig.max_pixels, metadata={
+        "help": "refuse inputs larger than this"})
+
+
+def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
             max_pixels: int) -> np.ndarray:
     """Reads ``path`` and returns its uint8 HR ``(H, W, 3)``: ``(hr_size, hr_size, 3)`` as in
     training, or with ``full_image`` the whole image cropped to multiples of ``scale``."""
@@ -100,19 +126,20 @@ def score_image(hr: np.ndarray, outs: dict[str, np.ndarray], scale: int,
 
 
 def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
-                    lpips: Optional[metrics.LPIPS], args: argparse.Namespace,
+                    hr_size: Optional[int],
+                    lpips: Optional[metrics.LPIPS], options: EvaluateOptions,
                     log: Callable[[str], None] = print) -> tuple[list[dict], list[str]]:
     """Scores every image; an image that fails gets one line on stderr and is skipped.
 
-    Returns ``(results, failures)``: per image ``{"image": relative name, "path", "width",
+    ``hr_size`` is the HR side when ``options.full_image`` is off. Returns ``(results, failures)``: per image ``{"image": relative name, "path", "width",
     "height", "scores": {method: {metric: value}}}``, and the one-line failure reasons.
     """
     results, failures = [], []
     for i, path in enumerate(paths, 1):
         name = path.relative_to(root).as_posix() if root.is_dir() else path.name
         try:
-            hr = load_hr(path, scale, args.hr_size, args.full_image, args.max_pixels)
-            scores = score_image(hr, candidates(hr, scale, generator, args.tile)[1], scale,
+            hr = load_hr(path, scale, hr_size, options.full_image, options.max_pixels)
+            scores = score_image(hr, candidates(hr, scale, generator, options.tile)[1], scale,
                                  lpips)
         except (io.ImageError, ValueError) as e:
             failures.append(str(e) if isinstance(e, io.ImageError) else f"{path}: {e}")
@@ -151,26 +178,35 @@ def contact_rows(results: list[dict], by: str, count: int) -> list[tuple[str, di
             for kind, r in picked]
 
 
-def run(generator: Generator, args: argparse.Namespace) -> int:
+def run(generator: Generator, options: EvaluateOptions) -> int:
     """What ``evaluate.py`` does; returns 1 when an image failed, else 0.
 
-    Writes into ``args.out``: ``per_image.csv``, ``summary.csv``, ``results.json``,
+    Writes into ``options.output``: ``per_image.csv``, ``summary.csv``, ``results.json``,
     ``summary.md``, ``sr_vs_bicubic.png`` and ``contact_sheet.png``; prints the table.
+
+    Raises:
+        FileNotFoundError: no images under ``options.data``.
+        ValueError: no image could be scored, or no HR size is known (neither
+            ``options.hr_size`` nor the generator's card gives one, without ``full_image``).
     """
     scale = generator.scale
-    args.hr_size = args.hr_size or generator.hr_size
-    out_dir = io.check_writable_dir(Path(args.out))
-    root = Path(args.data)
+    hr_size = options.hr_size or generator.hr_size
+    if hr_size is None and not options.full_image:
+        raise ValueError(f"{generator.path}: its model card has no hr_size; pass --hr-size "
+                         f"or --full-image")
+    out_dir = io.check_writable_dir(Path(options.output))
+    root = Path(options.data)
     paths = io.list_images(root)
     if not paths:
         raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
     lpips = metrics.LPIPS()
-    results, failures = evaluate_folder(paths, root, generator.model, scale, lpips, args)
+    results, failures = evaluate_folder(paths, root, generator.model, scale, hr_size, lpips,
+                                        options)
     if not results:
         raise ValueError(f"{root}: none of the {len(paths)} images could be evaluated")
-    settings = {"data": str(root), "model": str(args.model), "scale": scale,
-                "hr": "whole image, cropped to a multiple of the scale" if args.full_image
-                else f"centre square resized to {args.hr_size} (as in training)",
+    settings = {"data": str(root), "model": str(generator.path), "scale": scale,
+                "hr": "whole image, cropped to a multiple of the scale" if options.full_image
+                else f"centre square resized to {hr_size} (as in training)",
                 "crop_border": scale, "images": len(results), "failed": failures}
     summary = summarize(results)
     print(report.table(summary, results, settings))
@@ -178,13 +214,13 @@ def run(generator: Generator, args: argparse.Namespace) -> int:
     per_image = {m: {k: [r["scores"][m][k] for r in results] for k in ("psnr_y", "lpips")}
                  for m in ("bicubic", "sr")}
     figure = figures.sr_vs_bicubic_figure(per_image["bicubic"], per_image["sr"],
-                                            f"{root.name}: SR vs bicubic, x{scale}")
+                                          f"{root.name}: SR vs bicubic, x{scale}")
     written.append(io.atomic_write_bytes(
         io.safe_output_path(out_dir, "sr_vs_bicubic.png"), figures.png_bytes(figure)))
     rows = []
-    for label, r in contact_rows(results, args.rank_by, args.sheet_rows):
-        hr = load_hr(Path(r["path"]), scale, args.hr_size, args.full_image, args.max_pixels)
-        lr, outs = candidates(hr, scale, generator.model, args.tile)
+    for label, r in contact_rows(results, options.rank_by, options.sheet_rows):
+        hr = load_hr(Path(r["path"]), scale, hr_size, options.full_image, options.max_pixels)
+        lr, outs = candidates(hr, scale, generator.model, options.tile)
         rows.append((label, [lr, outs["bicubic"], outs["sr"], hr]))
     written.append(io.atomic_write_bytes(
         io.safe_output_path(out_dir, "contact_sheet.png"),

@@ -36,11 +36,13 @@ class Generator:
             sr (B, h*scale, w*scale, 3)``.
         config: the architecture the card describes.
         card: the model card as read, its ``model`` entry completed to every field.
+        path: the weights file it was loaded from.
     """
 
     model: keras.Model
     config: ModelConfig
     card: dict
+    path: Path
 
     @property
     def scale(self) -> int:
@@ -135,4 +137,4 @@ def load_generator(weights_path: Path) -> Generator:
         raise ValueError(f"{weights_path}: cannot load generator weights "
                          f"({io.first_line(e)})") from None
     card["model"] = asdict(model_cfg)
-    return Generator(generator, model_cfg, card)
+    return Generator(generator, model_cfg, card, weights_path)
