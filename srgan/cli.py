@@ -181,6 +181,10 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         return _fail(str(e))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if cfg.train.deterministic:
+        # oneDNN's CPU kernels are outside TensorFlow's op determinism (reruns differ in
+        # the last bits); TensorFlow reads this once, when it starts, just below.
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     from srgan.io import ImageError
     from srgan.models.vgg import BackboneUnavailable
     from srgan.training.run import train

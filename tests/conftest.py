@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Tests compare runs bit for bit (--deterministic); oneDNN's CPU kernels are outside
+# TensorFlow's op determinism, and TensorFlow reads this once, when it starts.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -223,6 +224,9 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
     keras.utils.set_random_seed(t.seed)
     if t.deterministic:
         tf.config.experimental.enable_op_determinism()
+        if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
+            log("warning: --deterministic with oneDNN on: reruns may differ in the last bits "
+                "(set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow starts; train.py does)")
     results_dir = io.check_writable_dir(Path(t.results_dir))
     logdir = io.check_writable_dir(Path(t.logdir))
     # The built-in sample faces stand in for the default data/ only, never for a
