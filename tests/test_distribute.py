@@ -152,7 +152,7 @@ def _tiny_srgan(policy="float32"):
     with distribute.dtype_policy(policy):
         extractor = build_vgg16(["block1_conv2"], weights=None)
         model = SRGAN(build_generator(cfg), build_discriminator(cfg, 32),
-                      losses.Perceptual(extractor, "test", "block1_conv2", 1.0))
+                      losses.Perceptual(extractor, "test", ("block1_conv2",), (1.0,), 1.0))
     return model
 
 
