@@ -21,69 +21,7 @@ import sys
 import typing
 from typing import Optional, Sequence
 
-from srgan.config import (DISC_HEADS, KEEP_BEST, LR_SCHEDULES, PERCEPTUAL_BACKBONES,
-                          PIXEL_LOSSES, SCALES, STRATEGIES, UPSAMPLE_MODES, Config, DataConfig,
-                          LossConfig, ModelConfig, TrainConfig)
-
-HELP = {
-    "data_dirs": "folders of training images, searched recursively (the built-in sample "
-                 "faces stand in when the default folder holds none); validation images "
-                 "are held out of the first",
-    "hr_size": "HR image side; LR is hr_size/scale", "crop": "train on random HR patches "
-    "of this size instead of whole faces", "batch_size": "global batch size",
-    "max_pixels": "refuse images with more pixels than this, before decoding",
-    "scale": "upscaling factor", "num_filters": "generator width",
-    "num_blocks": "generator residual blocks", "upsample": "x2 upsampling stage",
-    "disc_head": "discriminator head: per-location logits or one per image (the paper)",
-    "perceptual": "perceptual backbone (auto: vgg19 if obtainable, else vgg16-offline)",
-    "vgg_weights": "local Keras VGG19 notop weights file (.h5) for --perceptual vgg19",
-    "feature_layers": "backbone layers of the content loss (default: block5_conv4 for "
-                      "vgg19, block5_conv3 for vgg16-offline)",
-    "layer_weights": "one weight per --feature-layers entry (default: 1 each)",
-    "feature_norm": "compare unit-normalised features (LPIPS's distance, channel weights 1) "
-                    "instead of the paper's MSE of scaled features",
-    "feature_scale": "feature multiplier before the MSE (default: 1/12.75 for vgg19, "
-                     "2.26 for vgg16-offline)",
-    "adv_weight": "adversarial weight in the generator loss",
-    "pixel_weight": "weight of an L1 pixel term in the GAN-phase generator loss (ESRGAN keeps "
-                    "one; the paper does not)",
-    "epochs": "total GAN epochs (a resumed run stops at this total)",
-    "pretrain_epochs": "SRResNet pixel-loss epochs before the GAN phase",
-    "pretrain_lr": "generator learning rate of the SRResNet phase",
-    "pixel_loss": "pixel loss of the SRResNet phase (mse: the paper)",
-    "lr_schedule": "learning-rate schedule over each phase (step: x0.1 halfway, the paper)",
-    "lr_min_ratio": "final rate of the cosine schedule, as a fraction of the first",
-    "ema_decay": "moving average of the generator's weights, which is what is validated "
-                 "and exported (0: off)",
-    "init_from": "generator weights for a fresh run: PATH, srresnet, srgan or none "
-                 "(default: the shipped SRResNet when --pretrain-epochs is 0)",
-    "val_every": "validate every N generator steps (default: every epoch)",
-    "save_every": "also save a checkpoint every N generator steps",
-    "batch_norm": "BatchNorm in the generator's residual blocks (the paper)",
-    "global_residual": "add a bilinear upsampling of the input to the generator's output",
-    "steps_per_epoch": "default: one pass over the data",
-    "max_bad_fraction": "stop when more than this fraction of the files cannot be decoded",
-    "deterministic": "TensorFlow op determinism: bit-identical reruns for a --seed",
-    "disc_filters": "discriminator width (first block)",
-    "disc_dense": "discriminator hidden dense width", "g_lr": "generator Adam learning rate",
-    "d_lr": "discriminator Adam learning rate", "beta_1": "Adam beta_1 for both networks",
-    "seed": "random seed", "logdir": "TensorBoard folder",
-    "checkpoint_dir": "checkpoints, config.json and the exported generator",
-    "results_dir": "triptych PNGs", "sample_every": "epochs between "
-    "triptychs", "num_samples": "fixed faces shown in triptychs",
-    "val_data": "validation images (default: hold out about one training file in ten)",
-    "val_max_images": "at most this many validation images",
-    "val": "PSNR/SSIM (Y) and LPIPS on the validation images every epoch",
-    "keep_best": "validation metric that picks checkpoints/generator_best.weights.h5",
-    "mixed_precision": "mixed_float16 with loss scaling on GPU, mixed_bfloat16 on CPU",
-    "jit": "XLA-compile the train step (slower on CPU)",
-    "strategy": "tf.distribute: one device, all local GPUs, or the workers in TF_CONFIG "
-                "(--batch-size stays global)",
-}
-FLAG_NAMES = {"data_dirs": "data"}
-CHOICES = {"upsample": UPSAMPLE_MODES, "disc_head": DISC_HEADS,
-           "perceptual": PERCEPTUAL_BACKBONES, "scale": SCALES, "keep_best": KEEP_BEST,
-           "strategy": STRATEGIES, "pixel_loss": PIXEL_LOSSES, "lr_schedule": LR_SCHEDULES}
+from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
 
 
 def _field_type(hint) -> tuple[type, bool]:
@@ -108,17 +46,17 @@ def _add_dataclass_flags(parser, cls) -> None:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         meta = f.metadata
-        flags = meta.get("flags") or ("--" + FLAG_NAMES.get(f.name, f.name.replace("_", "-")),)
+        flags = meta.get("flags") or ("--" + f.name.replace("_", "-"),)
         kind, several = _field_type(hints[f.name])
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
-        note = "" if required or f.default is None else f" (default: {shown})"
-        text = meta.get("help", HELP.get(f.name, "")) + note
+        note = "" if required or f.default in (None, ()) else f" (default: {shown})"
+        text = meta["help"] + note
         if kind is bool:
             parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction,
                                 default=None, help=text)
             continue
-        choices = meta.get("choices", CHOICES.get(f.name))
+        choices = meta.get("choices")
         parser.add_argument(*flags, dest=f.name, type=kind, default=None, required=required,
                             nargs="+" if several else None, choices=choices,
                             metavar=None if choices else f.name.upper(), help=text)

@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY_MODEL
-from srgan.config import Config, ModelConfig
+from srgan.config import Config, ModelConfig, TrainConfig
 from srgan.models.discriminator import build_discriminator
 from srgan.models.srresnet import build_generator
 from srgan.models.vgg import build_vgg16
@@ -33,11 +33,13 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     import keras, numpy as np, tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from srgan.config import Config
+    from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
     from srgan.training import distribute
     from srgan.training.run import build_run
 
-    cfg = Config.from_dict(json.loads(sys.argv[1]))
+    parts = json.loads(sys.argv[1])
+    cfg = Config(data=DataConfig(**parts["data"]), model=ModelConfig(**parts["model"]),
+                 loss=LossConfig(**parts["loss"]), train=TrainConfig(**parts["train"]))
     rng = np.random.default_rng(0)
     hr = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
     lr = tf.image.resize(hr, [8, 8], antialias=True).numpy()
@@ -133,7 +135,7 @@ def test_strategy_checks():
             pytest.skip("TF_CONFIG is set")
         distribute.make_strategy("multiworker", 2)
     with pytest.raises(ValueError, match="strategy"):
-        Config.from_dict({"train": {"strategy": "tpu"}})
+        Config(train=TrainConfig(strategy="tpu"))
 
 
 def test_precision_policy_names():

@@ -19,14 +19,14 @@ How ``evaluate.py`` (and the validation during training) scores an image:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from srgan import io
-from srgan.config import KEEP_BEST, DataConfig
+from srgan.config import KEEP_BEST, DataConfig, flag
 from srgan.data import pipeline
 from srgan.evaluation import figures, metrics, report
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
@@ -42,23 +42,18 @@ GAIN = {"psnr": ("psnr_y", 1.0), "lpips": ("lpips", -1.0)}
 class EvaluateOptions:
     """Which images are scored and how, and where the reports go."""
 
-    data: str = field(metadata={"help": "folder of HR images, searched recursively"})
-    output: str = field(default="results/eval", metadata={
-        "flags": ("-o", "--output"), "help": "output folder"})
-    full_image: bool = field(default=False, metadata={
-        "help": "keep whole images (cropped to a multiple of the scale) instead of "
-        "preparing faces as in training"})
-    hr_size: Optional[int] = field(default=None, metadata={
-        "help": "HR side without --full-image (default: the generator's training size)"})
-    rank_by: str = field(default="lpips", metadata={
-        "choices": KEEP_BEST, "help": "what orders the contact sheet: SR's gain over "
-        "bicubic in this metric"})
-    sheet_rows: int = field(default=3, metadata={
-        "help": "best and worst images each on the contact sheet"})
-    tile: Optional[int] = field(default=None, metadata={
-        "help": "run the generator on LR tiles of this size (bounds memory)"})
-    max_pixels: int = field(default=DataConfig.max_pixels, metadata={
-        "help": "refuse inputs larger than this"})
+    data: str = flag(help="folder of HR images, searched recursively")
+    output: str = flag("results/eval", flags=("-o", "--output"), help="output folder")
+    full_image: bool = flag(False, help="keep whole images (cropped to a multiple of the "
+                            "scale) instead of preparing faces as in training")
+    hr_size: Optional[int] = flag(None, help="HR side without --full-image (default: the "
+                                  "generator's training size)")
+    rank_by: str = flag("lpips", choices=KEEP_BEST, help="what orders the contact sheet: "
+                        "SR's gain over bicubic in this metric")
+    sheet_rows: int = flag(3, help="best and worst images each on the contact sheet")
+    tile: Optional[int] = flag(None, help="run the generator on LR tiles of this size "
+                               "(bounds memory)")
+    max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
 
 
 def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,

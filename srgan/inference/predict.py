@@ -13,14 +13,14 @@ Both take a :class:`PredictOptions`; ``predict.py`` builds it from its flags.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from srgan import io
-from srgan.config import DataConfig
+from srgan.config import DataConfig, flag
 from srgan.data import pipeline
 from srgan.evaluation import metrics
 from srgan.evaluation.figures import triptych_png
@@ -32,18 +32,16 @@ from srgan.models.weights import Generator
 class PredictOptions:
     """What to upscale, where the results go, and how the generator runs."""
 
-    input: Optional[str] = field(default=None, metadata={
-        "flags": ("-i", "--input"), "help": "image file or folder (searched recursively) of "
+    input: Optional[str] = flag(
+        None, flags=("-i", "--input"), help="image file or folder (searched recursively) of "
         "real low-resolution images, upscaled at their native size; none: the sample faces, "
-        "degraded as in training, with PSNR/SSIM against bicubic"})
-    output: str = field(default="results", metadata={
-        "flags": ("-o", "--output"), "help": "output folder"})
-    tile: Optional[int] = field(default=None, metadata={
-        "help": "process the LR image in tiles of this size (bounds memory)"})
-    tile_pad: int = field(default=16, metadata={
-        "help": "LR pixels of context around each tile, cropped away after upscaling"})
-    max_pixels: int = field(default=DataConfig.max_pixels, metadata={
-        "help": "refuse inputs larger than this"})
+        "degraded as in training, with PSNR/SSIM against bicubic")
+    output: str = flag("results", flags=("-o", "--output"), help="output folder")
+    tile: Optional[int] = flag(None, help="process the LR image in tiles of this size "
+                               "(bounds memory)")
+    tile_pad: int = flag(16, help="LR pixels of context around each tile, cropped away after "
+                         "upscaling")
+    max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
 
 
 def run(generator: Generator, options: PredictOptions) -> int:
