@@ -185,6 +185,8 @@ class TrainConfig:
     deterministic: bool = flag(False, help="TensorFlow op determinism: bit-identical reruns "
                                "for a --seed (slower on GPU)")
     logdir: str = flag("logs", help="TensorBoard folder")
+    log_every: int = flag(10, help="write the losses of every N-th generator step to "
+                          "TensorBoard (epoch means are written every epoch)")
     checkpoint_dir: str = flag("checkpoints", help="checkpoints, config.json and the "
                                "exported generator")
     results_dir: str = flag("results", help="triptych PNGs")
@@ -256,7 +258,7 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"ema_decay must be in [0, 1), got {t.ema_decay}")
     if not 0 < t.lr_min_ratio <= 1:
         raise ValueError(f"lr_min_ratio must be in (0, 1], got {t.lr_min_ratio}")
-    for name in ("val_every", "save_every"):
+    for name in ("val_every", "save_every", "log_every"):
         if getattr(t, name) is not None and getattr(t, name) < 1:
             raise ValueError(f"{name} must be positive, got {getattr(t, name)}")
     if not d.data_dirs:

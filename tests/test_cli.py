@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_train_then_predict_end_to_end(tmp_path, tiny_flags, face_dir, capsys):
     # Five training faces are too few to hold any out, so validate on a named folder.
     assert train_main(tiny_flags + ["--epochs", "2", "--steps-per-epoch", "2",
-                                    "--pretrain-epochs", "1", "--quiet",
+                                    "--pretrain-epochs", "1", "--quiet", "--log-every", "2",
                                     "--val-data", str(face_dir), "--val-max-images", "1"]) == 0
     ckpt, results = tmp_path / "ckpt", tmp_path / "results"
     assert (ckpt / "generator.weights.h5").is_file() and (ckpt / "config.json").is_file()
@@ -30,6 +30,10 @@ def test_train_then_predict_end_to_end(tmp_path, tiny_flags, face_dir, capsys):
     for name in ("g_loss", "content_loss", "adv_loss", "d_loss", "d_real", "d_fake", "psnr"):
         assert f"gan/{name}" in scalars, name
     assert {"lr/generator", "lr/discriminator", "pretrain/g_loss"} <= scalars
+    # Step values every --log-every 2 generator steps: pretraining is steps 1-2, GAN 3-6.
+    assert [e.step for e in events.Tensors("pretrain/g_loss")] == [2]
+    assert [e.step for e in events.Tensors("gan/d_loss")] == [4, 6]
+    assert [e.step for e in events.Tensors("gan/epoch_d_loss")] == [4, 6]
     # Validation on the held-out file: every epoch of both phases, and the best generator.
     assert {"val/psnr", "val/ssim", "val/lpips", "val/bicubic_psnr", "val/bicubic_lpips"} <= scalars
     assert len((ckpt / "validation.csv").read_text().splitlines()) == 1 + 3

@@ -145,18 +145,15 @@ def test_nan_loss_stops_within_the_step_without_saving(tmp_path, faces, referenc
 
 
 def test_nonfinite_guard_names_each_bad_loss_and_ignores_finite_ones():
-    class Model:
-        def last_values(self):
-            return {"g_loss": 1.5, "content_loss": 1.0, "d_loss": float("inf"), "psnr": 9.0}
-
     state = types.SimpleNamespace(step=5, manager=types.SimpleNamespace(
         latest_checkpoint="run/state/ckpt-4"))
     guard = stopping.NonFiniteGuard(state, "gan")
-    guard.set_model(Model())
+    logs = {"g_loss": 1.5, "content_loss": 1.0, "d_loss": float("inf"), "psnr": float("nan")}
     with pytest.raises(stopping.NonFiniteLoss, match=r"^d_loss is inf at step 5 \(gan "
                        r"phase\); stopped without saving that step; last good checkpoint: "
                        r"run/state/ckpt-4 \(untouched\)$"):
-        guard.on_train_batch_end(0)
+        guard.on_train_batch_end(0, logs)
+    guard.on_train_batch_end(1, {**logs, "d_loss": 0.7})  # psnr is not a loss
 
 
 def test_disk_full_names_the_path_and_keeps_the_last_save(tmp_path, faces, reference,

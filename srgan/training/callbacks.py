@@ -20,23 +20,28 @@ from srgan import io
 from srgan.evaluation.figures import triptych_png
 
 class TensorBoardLogger(keras.callbacks.Callback):
-    """Per-step scalars (this step's values), per-epoch means and both learning rates.
+    """Step scalars every ``every`` steps, per-epoch means and both learning rates.
 
-    Writes ``{phase}/{metric}`` every step, ``{phase}/epoch_{metric}`` every epoch and
-    ``lr/generator``, ``lr/discriminator``.
+    Writes ``{phase}/{metric}`` (that step's values, not running means) at generator steps
+    that are multiples of ``every``, ``{phase}/epoch_{metric}`` every epoch, and
+    ``lr/generator``, ``lr/discriminator``. The step values are written from the model's
+    variables (:attr:`srgan.training.gan.SRGAN.last`), never copied to the host here.
     """
 
-    def __init__(self, writer, phase: str, optimizers: dict):
+    def __init__(self, writer, phase: str, optimizers: dict, every: int = 10):
         super().__init__()
-        self.writer, self.phase, self.optimizers = writer, phase, optimizers
+        self.writer, self.phase, self.optimizers, self.every = writer, phase, optimizers, every
 
     def _step(self) -> int:
         return int(self.optimizers["generator"].iterations.numpy())
 
     def on_train_batch_end(self, batch, logs=None):
-        with self.writer.as_default(step=self._step()):
-            for name, value in self.model.last_values().items():
-                tf.summary.scalar(f"{self.phase}/{name}", value)
+        step = self._step()
+        if step % self.every:
+            return
+        with self.writer.as_default(step=step):
+            for metric in self.model.metrics:
+                tf.summary.scalar(f"{self.phase}/{metric.name}", self.model.last[metric.name])
 
     def on_epoch_end(self, epoch, logs=None):
         with self.writer.as_default(step=self._step()):

@@ -67,7 +67,8 @@ class SRGAN(keras.Model):
         self.adv_weight = adv_weight
         self.phase = "gan"
         self.trackers = {name: keras.metrics.Mean(name=name) for name in GAN_METRICS}
-        # This step's values (the trackers hold running epoch means), for per-step logging.
+        # This step's values (the trackers hold running epoch means), for TensorBoard
+        # (srgan.training.callbacks.TensorBoardLogger reads them every --log-every steps).
         # Under tf.distribute each replica assigns its mean; "mean" averages them (equal
         # per-replica batches), which is the global-batch mean.
         self.last = {name: keras.Variable(0.0, trainable=False, name=f"last_{name}",
@@ -102,10 +103,6 @@ class SRGAN(keras.Model):
 
     def call(self, lr, training=False):
         return self.generator(lr, training=training)
-
-    def last_values(self) -> dict:
-        """This phase's metrics at the last step (not epoch means): ``{name: float}``."""
-        return {m.name: float(self.last[m.name].numpy()) for m in self.metrics}
 
     def _record(self, **values):
         for name, value in values.items():

@@ -278,7 +278,7 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
             # the average next, so that what is validated and saved includes this step.
             cbs = [keras.callbacks.ProgbarLogger(),
                    *([callbacks.AverageCallback(average)] if average else []),
-                   callbacks.TensorBoardLogger(writer, phase, optimizers),
+                   callbacks.TensorBoardLogger(writer, phase, optimizers, t.log_every),
                    callbacks.TriptychCallback(lr_samples, hr_samples, results_dir, writer,
                                               t.sample_every,
                                               "epoch" if phase == "gan" else "pretrain",

@@ -7,6 +7,8 @@
 * :class:`NonFiniteGuard`: after every step, a NaN or infinite loss raises
   :class:`NonFiniteLoss` naming the loss and the step. It runs before the checkpoint
   callback, so nothing of that step is saved and the last good checkpoint is untouched.
+  It reads the ``logs`` Keras passes after each step (the epoch's running means, as
+  Python floats): one non-finite step makes its loss's running mean non-finite too.
 """
 
 from __future__ import annotations
@@ -79,8 +81,8 @@ class GracefulStop:
 class NonFiniteGuard(keras.callbacks.Callback):
     """Raises :class:`NonFiniteLoss` after the first step with a NaN/inf loss.
 
-    Place it before the checkpoint callback. Reads this step's values
-    (:meth:`srgan.training.gan.SRGAN.last_values`), not the epoch means.
+    Place it before the checkpoint callback. Reads the ``logs`` of the step (running
+    means, which a non-finite step value makes non-finite).
 
     Args:
         state: the run's :class:`srgan.training.checkpoint.TrainingState` (step, last save).
@@ -92,7 +94,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
         self.state, self.phase = state, phase
 
     def on_train_batch_end(self, batch, logs=None):
-        bad = {name: value for name, value in self.model.last_values().items()
+        bad = {name: value for name, value in (logs or {}).items()
                if name.endswith("loss") and not math.isfinite(value)}
         if bad:
             latest: Optional[str] = self.state.manager.latest_checkpoint
