@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from srgan.training import losses
+from srgan.training import keras_compat, losses
 
 PHASES = ("pretrain", "gan")
 GAN_METRICS = ("g_loss", "content_loss", "adv_loss", "d_loss", "d_real", "d_fake", "psnr")
@@ -35,7 +35,7 @@ def batch_psnr(sr, hr):
     return 10.0 * tf.math.log(4.0 / tf.maximum(mse, 1e-10)) / tf.math.log(10.0)
 
 
-class SRGAN(keras.Model):
+class SRGAN(keras_compat.PrebuiltModel):
     """Generator, discriminator and a frozen perceptual extractor, trained together.
 
     Args:
@@ -91,15 +91,11 @@ class SRGAN(keras.Model):
         names = PRETRAIN_METRICS if self.phase == "pretrain" else GAN_METRICS
         return [self.trackers[n] for n in names]
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras builds a model from a first batch that it averages across replicas; under
-        # MultiWorkerMirroredStrategy that average fails (keras-team/keras#20585). Both
-        # networks are built functional models, so once both optimizers are built (by
-        # checkpoint.TrainingState) there is nothing left to build.
-        if self.g_optimizer.built and self.d_optimizer.built:
-            self.built = True
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+    def ready_to_train(self) -> bool:
+        """Both networks are built functional models, so once both optimizers are built
+        (by :class:`srgan.training.checkpoint.TrainingState`) nothing is left to build
+        (:mod:`srgan.training.keras_compat`)."""
+        return self.g_optimizer.built and self.d_optimizer.built
 
     def call(self, lr, training=False):
         return self.generator(lr, training=training)
@@ -108,13 +104,7 @@ class SRGAN(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
             self.last[name].assign(tf.reduce_mean(value))
-        results = {m.name: m.result() for m in self.metrics}
-        if getattr(tf.distribute.get_strategy().extended, "_in_multi_worker_mode",
-                   lambda: False)():
-            # Keras averages step outputs over workers along axis 0, which a scalar lacks
-            # (keras-team/keras#20585); it returns scalars again.
-            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
-        return results
+        return keras_compat.stackable_step_outputs({m.name: m.result() for m in self.metrics})
 
     def train_step(self, data):
         lr, hr = data
