@@ -3,7 +3,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from srgan.evaluation.figures import TRIPTYCH_TITLES, to_uint8, triptych_figure, triptych_png
+from srgan.evaluation.figures import TRIPTYCH_TITLES, triptych_figure, triptych_png
 
 
 def _solid(colour, size):
@@ -24,5 +24,10 @@ def test_triptych_panels_titles_and_contents():
         assert pure.mean() > 0.25, f"panel {i} lacks its colour"
 
 
-def test_to_uint8_maps_unit_range():
-    np.testing.assert_array_equal(to_uint8(np.array([-1.0, 0.0, 1.0, 1.5])), [0, 128, 255, 255])
+def test_float_panels_are_converted_from_unit_range():
+    sr = np.full((32, 32, 3), -1.0, np.float32)
+    sr[..., 1] = 1.0  # green in [-1, 1]
+    lr, hr = _solid((255, 0, 0), 8), _solid((0, 0, 255), 32)
+    png = np.asarray(Image.open(io.BytesIO(triptych_png(lr, sr, hr))).convert("RGB"))
+    middle = png[:, png.shape[1] // 3:2 * png.shape[1] // 3].reshape(-1, 3)
+    assert ((middle[:, 1] > 200) & (middle[:, [0, 2]].max(axis=1) < 60)).mean() > 0.25

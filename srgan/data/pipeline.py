@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from srgan import io
+from srgan.pixels import to_unit_range
 from srgan.config import DataConfig
 from srgan.data import stream
 
@@ -108,11 +109,6 @@ class DecodeGuard:
                 f"(each is named above; --max-bad-fraction 1 skips them all)")
         if self.error:
             raise self.error
-
-
-def to_unit_range(img):
-    """uint8-valued ``[0, 255]`` -> float32 ``[-1, 1]``."""
-    return tf.cast(img, tf.float32) / 127.5 - 1.0
 
 
 def _resize(img, height, width):

@@ -31,6 +31,7 @@ from srgan.data import pipeline
 from srgan.evaluation import figures, metrics, report
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
 from srgan.models.weights import Generator
+from srgan.pixels import to_unit_range
 
 METHODS = INTERPOLATIONS + ("sr",)
 METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "lpips")
@@ -107,8 +108,8 @@ def lpips_distances(lpips: Optional[metrics.LPIPS], outs: np.ndarray, hrs: np.nd
     if lpips is None:
         return np.full(len(outs), np.nan)
     return np.concatenate([
-        np.asarray(lpips(pipeline.to_unit_range(outs[i:i + batch]),
-                         pipeline.to_unit_range(hrs[i:i + batch])), np.float64)
+        np.asarray(lpips(to_unit_range(outs[i:i + batch]), to_unit_range(hrs[i:i + batch])),
+                   np.float64)
         for i in range(0, len(outs), batch)])
 
 

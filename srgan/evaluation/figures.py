@@ -13,12 +13,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from srgan.pixels import to_uint8
+
 TRIPTYCH_TITLES = ("Low-resolution", "Generated", "Original")
-
-
-def to_uint8(img) -> np.ndarray:
-    """[-1, 1] float array -> uint8 [0, 255], rounded."""
-    return np.clip(np.round((np.asarray(img, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def triptych_figure(lr, sr, hr, suptitle: str = "") -> Figure:
@@ -32,7 +29,7 @@ def triptych_figure(lr, sr, hr, suptitle: str = "") -> Figure:
     fig = Figure(figsize=(12, 4.6), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     for ax, img, title in zip(fig.subplots(1, 3), (lr, sr, hr), TRIPTYCH_TITLES):
-        img = img if np.asarray(img).dtype == np.uint8 else to_uint8(img)
+        img = img if np.asarray(img).dtype == np.uint8 else to_uint8(img).numpy()
         ax.imshow(img, interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")

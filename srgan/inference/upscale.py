@@ -26,6 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from srgan.pixels import to_uint8, to_unit_range
+
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
@@ -68,9 +70,7 @@ def _make_runner(generator: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
 
     @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8)])
     def run(lr_uint8):
-        lr = tf.cast(lr_uint8, tf.float32) / 127.5 - 1.0
-        sr = tf.cast(generator(lr, training=False), tf.float32)
-        return tf.cast(tf.clip_by_value(tf.round((sr + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+        return to_uint8(generator(to_unit_range(lr_uint8), training=False))
 
     return lambda batch: run(tf.constant(batch)).numpy()
 

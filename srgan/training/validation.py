@@ -33,11 +33,11 @@ from srgan import io
 from srgan.config import Config
 from srgan.data import pipeline
 from srgan.evaluation import evaluate
-from srgan.evaluation.figures import to_uint8
 from srgan.evaluation.metrics import LPIPS
 from srgan.inference.upscale import interpolate
 from srgan.models.vgg import BackboneUnavailable
 from srgan.models.weights import GENERATOR_BEST_WEIGHTS, generator_json
+from srgan.pixels import to_uint8
 
 CSV_NAME = "validation.csv"
 CSV_COLUMNS = ("phase", "epoch", "step", "psnr", "ssim", "lpips",
@@ -124,7 +124,7 @@ class ValidationCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.baseline is not None:
             return
-        lr = to_uint8(self.lr)
+        lr = to_uint8(self.lr).numpy()
         self.baseline = self.scores(np.stack([interpolate(x, self.scale)
                                               for x in lr]))
         self._write("bicubic_", self.baseline)
@@ -146,8 +146,9 @@ class ValidationCallback(keras.callbacks.Callback):
         """Score the generator now; log, append to the CSV, export if best. Returns the
         scores ``{psnr, ssim, lpips}``."""
         generator = self.model.inference_generator
-        sr = np.concatenate([to_uint8(generator(self.lr[i:i + self.batch], training=False))
-                             for i in range(0, len(self.lr), self.batch)])
+        sr = np.concatenate([
+            to_uint8(generator(self.lr[i:i + self.batch], training=False)).numpy()
+            for i in range(0, len(self.lr), self.batch)])
         scores = self.scores(sr)
         self._write("", scores)
         row = {"phase": self.model.phase, "epoch": epoch + 1, "step": self.step(), **scores,
@@ -196,6 +197,6 @@ def build_callback(cfg: Config, val_paths: list[Path], writer, run_dir: Path,
     except (OSError, ValueError, AttributeError):  # none yet, or unreadable: start afresh
         previous = {}
     best = previous.get(keep_best) if previous.get("keep_best") == keep_best else None
-    return ValidationCallback(lr, to_uint8(hr), cfg.model.scale, lpips, writer,
+    return ValidationCallback(lr, to_uint8(hr).numpy(), cfg.model.scale, lpips, writer,
                               Path(run_dir) / CSV_NAME, step, keep_best, export_best, best,
                               log, every=every)
