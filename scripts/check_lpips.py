@@ -3,7 +3,7 @@
 Usage: python scripts/check_lpips.py [DIR]
 
 DIR holds ex_ref.png, ex_p0.png and ex_p1.png from richzhang/PerceptualSimilarity ``imgs/``
-(default: ``../shared/data/lpips-examples`` next to the repository). The reference
+(default: ``tests/data/lpips``, where the suite's test_metrics.py checks the same values). The reference
 implementation gives 0.569 for (ref, p0) and 0.422 for (ref, p1); the script exits 1 when
 either value is more than 0.002 away.
 """
@@ -33,7 +33,7 @@ def load(path: Path) -> np.ndarray:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", nargs="?", type=Path,
-                        default=ROOT.parent / "shared" / "data" / "lpips-examples")
+                        default=ROOT / "tests" / "data" / "lpips")
     args = parser.parse_args(argv)
     lpips = LPIPS()
     ref = load(args.dir / "ex_ref.png")

@@ -3,11 +3,16 @@ and LPIPS (the published example values)."""
 
 import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from srgan.evaluation.metrics import LPIPS, psnr, rgb_to_y, ssim
+from srgan.pixels import to_unit_range
+
+LPIPS_EXAMPLES = Path(__file__).parent / "data" / "lpips"
 
 
 def _pair(shape=(40, 36, 3), seed=0):
@@ -132,8 +137,13 @@ def test_lpips_grows_with_blur(lpips):
     assert np.all(np.asarray(strong) > np.asarray(mild) + 0.05)
 
 
-def test_lpips_pinned_value(lpips):
-    # Computed once with this implementation (CPU, TF 2.21) on these patterns; the same code
-    # reproduces the published example (scripts/check_lpips.py: 0.5686 and 0.4217 against
-    # 0.569 and 0.422), so this pins the whole pipeline without needing the example images.
-    assert float(lpips(_pattern(0.0), _pattern(0.8))[0]) == pytest.approx(0.08375, abs=1e-4)
+@pytest.mark.parametrize("name, published", [("ex_p0.png", 0.569), ("ex_p1.png", 0.422)])
+def test_lpips_reproduces_the_published_example(lpips, name, published):
+    # The example patches and values of the LPIPS reference implementation (VGG, v0.1):
+    # tests/data/lpips/LICENSE names the source.
+    def load(file):
+        with Image.open(LPIPS_EXAMPLES / file) as img:
+            return to_unit_range(np.asarray(img.convert("RGB"))[None])
+
+    assert float(lpips(load("ex_ref.png"), load(name))[0]) == pytest.approx(published,
+                                                                            abs=0.002)
