@@ -141,7 +141,8 @@ def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
     assert {"image", "width", "height", "scores"} == set(record["images"][0])
     sr_mean = np.mean([float(r["lpips"]) for r in rows if r["method"] == "sr"])
     assert record["summary"]["sr"]["lpips"] == pytest.approx(sr_mean, rel=1e-6)
-    assert Image.open(out / "contact_sheet.png").size[0] > 0
+    # --sheet-rows 1: the best and the worst image, four panels each (3 x 3.1 in at 100 dpi).
+    assert Image.open(out / "contact_sheet.png").size == (1200, 620)
 
 
 def test_evaluate_full_image_reports_a_too_small_image_and_goes_on(tmp_path, face_dir,

@@ -45,7 +45,6 @@ def test_one_gan_step_updates_g_and_d_and_not_vgg():
     assert not _changed(vgg, model.extractor)
     assert set(history.history) == set(GAN_METRICS)
     logs = {k: v[0] for k, v in history.history.items()}
-    assert 0 < logs["d_real"] < 1 and 0 < logs["d_fake"] < 1
     assert logs["g_loss"] == pytest.approx(logs["content_loss"] + 1e-3 * logs["adv_loss"],
                                            rel=1e-4)
     # The step values TensorBoard reads: after one step, the epoch means are those values.

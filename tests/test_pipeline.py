@@ -20,7 +20,9 @@ def test_pipeline_on_odd_sizes_and_modes(face_dir):
     for lr, hr in _take(ds, 4):
         assert lr.shape == (3, 8, 8, 3) and hr.shape == (3, 32, 32, 3)
         assert lr.dtype == hr.dtype == np.float32
-        assert -1 <= hr.min() and hr.max() <= 1 and -1 <= lr.min() and lr.max() <= 1
+        # HR and LR are 8-bit levels mapped to [-1, 1], as a saved image would be.
+        for x in (hr, lr):
+            np.testing.assert_allclose((x + 1) * 127.5, np.round((x + 1) * 127.5), atol=1e-3)
         # LR is the fixed degradation of HR (flip commutes with the separable resize).
         expected = pipeline.degrade((hr + 1) * 127.5, 4).numpy() / 127.5 - 1
         np.testing.assert_allclose(lr, expected, atol=1e-5)
@@ -81,9 +83,14 @@ def test_find_images_uses_samples_only_for_default_folder(tmp_path):
         pipeline.find_images(tmp_path / "empty", allow_samples=False)
 
 
-def test_samples_are_fixed(face_dir):
+def test_samples_are_the_first_decodable_files_in_order(face_dir):
+    (face_dir / "0_broken.png").write_bytes(b"not a png")
     paths = io.list_images(face_dir)
-    a = pipeline.load_samples(paths, 3, 32, 4, 10**6)
-    b = pipeline.load_samples(paths, 3, 32, 4, 10**6)
-    assert a[0].shape == (3, 8, 8, 3) and a[1].shape == (3, 32, 32, 3)
-    np.testing.assert_array_equal(a[1], b[1])
+    assert paths[0].name == "0_broken.png"
+    lr, hr, used = pipeline.load_samples(paths, 3, 32, 4, 10**6)
+    assert used == paths[1:4]
+    assert lr.shape == (3, 8, 8, 3) and hr.shape == (3, 32, 32, 3)
+    expected = pipeline.make_pair(io.read_image(paths[1]), 32, 4)[1]
+    np.testing.assert_array_equal(hr[0], expected)
+    with pytest.raises(io.ImageError, match="no decodable sample image"):
+        pipeline.load_samples(paths[:1], 1, 32, 4, 10**6)
