@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,10 @@ def _weights(model):
     return [w.copy() for w in model.get_weights()]
 
 
-def test_resume_continues_from_saved_step_with_equal_weights(tiny_cfg):
-    model = train(tiny_cfg, log=lambda m: None, verbose=0)
+def test_resume_continues_from_saved_step_with_equal_weights(trained_run, trained_copy):
+    _, model = trained_run
     g, d = _weights(model.generator), _weights(model.discriminator)
-    resumed, state, _, _ = build_run(tiny_cfg, log=lambda m: None)
+    resumed, state, _, _ = build_run(trained_copy, log=lambda m: None)
     assert state.step == 2 and int(state.gan_epochs.numpy()) == 1
     for a, b in zip(g + d, _weights(resumed.generator) + _weights(resumed.discriminator)):
         np.testing.assert_array_equal(a, b)
@@ -24,11 +25,9 @@ def test_resume_continues_from_saved_step_with_equal_weights(tiny_cfg):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
-def test_epochs_is_a_total_and_resume_says_so(tiny_cfg):
-    import dataclasses
-
-    train(tiny_cfg, log=lambda m: None, verbose=0)
-    more = dataclasses.replace(tiny_cfg, train=dataclasses.replace(tiny_cfg.train, epochs=2))
+def test_epochs_is_a_total_and_resume_says_so(trained_copy):
+    more = dataclasses.replace(trained_copy,
+                               train=dataclasses.replace(trained_copy.train, epochs=2))
     lines = []
     train(more, log=lines.append, verbose=0)
     assert any(line.startswith("resuming from") and "step 2" in line for line in lines)
@@ -38,11 +37,10 @@ def test_epochs_is_a_total_and_resume_says_so(tiny_cfg):
     assert build_run(more, log=lambda m: None)[1].step == 4
 
 
-def test_damaged_latest_checkpoint_falls_back(tiny_cfg):
-    import dataclasses
-
-    more = dataclasses.replace(tiny_cfg, train=dataclasses.replace(tiny_cfg.train, epochs=2))
-    train(more, log=lambda m: None, verbose=0)
+def test_damaged_latest_checkpoint_falls_back(trained_copy):
+    more = dataclasses.replace(trained_copy,
+                               train=dataclasses.replace(trained_copy.train, epochs=2))
+    train(more, log=lambda m: None, verbose=0)  # a second save, at step 4
     _, state, _, _ = build_run(more, log=lambda m: None)
     latest = state.manager.latest_checkpoint
     for f in state.dir.glob("state/" + latest.rsplit("/", 1)[1] + ".*"):
@@ -53,9 +51,9 @@ def test_damaged_latest_checkpoint_falls_back(tiny_cfg):
     assert any("unreadable checkpoint" in line and latest in line for line in lines)
 
 
-def test_exported_generator_round_trips(tiny_cfg):
-    model = train(tiny_cfg, log=lambda m: None, verbose=0)
-    generator = load_generator(f"{tiny_cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}")
+def test_exported_generator_round_trips(trained_run):
+    cfg, model = trained_run
+    generator = load_generator(f"{cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}")
     assert generator.hr_size == 32 and generator.config.num_blocks == 1
     x = np.random.default_rng(0).uniform(-1, 1, (1, 5, 7, 3)).astype(np.float32)
     np.testing.assert_allclose(generator.model(x), model.inference_generator(x), atol=1e-6)
@@ -79,14 +77,13 @@ def test_generator_saved_by_an_earlier_version_still_loads():
     assert np.abs(sr.astype(int) - expected["sr"]).max() <= 1
 
 
-def test_damaged_run_config_names_the_file_and_what_to_do(tiny_cfg):
-    train(tiny_cfg, log=lambda m: None, verbose=0)
-    config = Path(tiny_cfg.train.checkpoint_dir) / "config.json"
+def test_damaged_run_config_names_the_file_and_what_to_do(trained_copy):
+    config = Path(trained_copy.train.checkpoint_dir) / "config.json"
     config.write_text('{\n  "data": ')
     with pytest.raises(ValueError) as err:
-        build_run(tiny_cfg, log=lambda m: None)
+        build_run(trained_copy, log=lambda m: None)
     message = str(err.value)
     assert str(config) in message and "delete this file to resume" in message
     assert "\n" not in message
     config.unlink()  # as the message says: the run then resumes from its checkpoint
-    assert build_run(tiny_cfg, log=lambda m: None)[1].step == 2
+    assert build_run(trained_copy, log=lambda m: None)[1].step == 2

@@ -80,8 +80,14 @@ def test_predict_without_checkpoint_names_what_to_run(tmp_path, capsys):
     assert "\n" not in err and "python train.py" in err
 
 
-def test_scripts_are_thin_entry_points(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "predict.py"), "--weights",
-                          str(tmp_path / "none.weights.h5")], capture_output=True, text=True,
-                         cwd=tmp_path)
-    assert out.returncode == 2 and "python train.py" in out.stderr
+@pytest.mark.slow
+@pytest.mark.parametrize("script, argv, words", [
+    ("predict.py", ["--weights", "none.weights.h5"], "python train.py"),
+    ("evaluate.py", ["--data", ".", "--weights", "none.weights.h5"], "python train.py"),
+    ("train.py", ["--data", "empty"], "no images"),
+])
+def test_scripts_are_thin_entry_points(tmp_path, script, argv, words):
+    (tmp_path / "empty").mkdir()
+    out = subprocess.run([sys.executable, str(ROOT / script), *argv], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert out.returncode == 2 and words in out.stderr.strip().splitlines()[-1]

@@ -64,6 +64,7 @@ def _env():
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
 
 
+@pytest.mark.slow
 def test_mirrored_first_step_matches_single_device(tiny_cfg, tmp_path):
     proc = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, json.dumps(tiny_cfg.to_dict()),
                            str(tmp_path)], capture_output=True, text=True, env=_env(),
@@ -114,6 +115,7 @@ def _run_workers(flags, tmp_path, epochs):
     return outputs
 
 
+@pytest.mark.slow
 def test_multiworker_two_local_processes_train_and_resume(tiny_flags, tmp_path):
     ckpt = Path(tiny_flags[tiny_flags.index("--checkpoint-dir") + 1])
     chief, worker = _run_workers(tiny_flags, tmp_path, epochs=1)

@@ -54,45 +54,43 @@ def test_generator_average_follows_the_formula():
     assert int(ema.updates.numpy()) == 2
 
 
-def test_a_changed_rate_applies_after_resume(tiny_cfg):
-    train(tiny_cfg, log=lambda m: None, verbose=0)
-    t = dataclasses.replace(tiny_cfg.train, epochs=2, g_lr=5e-5, lr_schedule="constant")
+def test_a_changed_rate_applies_after_resume(trained_copy):
+    t = dataclasses.replace(trained_copy.train, epochs=2, g_lr=5e-5, lr_schedule="constant")
     lines = []
-    model = train(dataclasses.replace(tiny_cfg, train=t), log=lines.append, verbose=0)
+    model = train(dataclasses.replace(trained_copy, train=t), log=lines.append, verbose=0)
     assert any(line.startswith("gan: generator learning rate 5e-05") for line in lines)
     assert float(model.g_optimizer.learning_rate) == pytest.approx(5e-5)
 
 
-def test_resume_restores_the_average_and_exports_it(tiny_cfg):
-    model = train(tiny_cfg, log=lambda m: None, verbose=0)
+def test_resume_restores_the_average_and_exports_it(trained_run, trained_copy):
+    _, model = trained_run
     avg = [w.numpy().copy() for w in model.inference_generator.weights]
     raw = [w.numpy().copy() for w in model.generator.weights]
     assert any(not np.array_equal(a, r) for a, r in zip(avg, raw))
-    resumed, state, _, average = build_run(tiny_cfg, log=lambda m: None)
+    resumed, state, _, average = build_run(trained_copy, log=lambda m: None)
     for a, b in zip(avg, average.average.weights):
         np.testing.assert_array_equal(a, b.numpy())
     assert int(average.updates.numpy()) == state.step == 2
-    exported = load_generator(f"{tiny_cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}").model
+    exported = load_generator(f"{trained_copy.train.checkpoint_dir}/{GENERATOR_WEIGHTS}").model
     x = np.random.default_rng(0).uniform(-1, 1, (1, 6, 6, 3)).astype(np.float32)
     np.testing.assert_allclose(exported(x), resumed.inference_generator(x), atol=1e-6)
 
 
-def test_init_from_loads_weights_and_refuses_another_architecture(tiny_cfg, tmp_path):
-    train(tiny_cfg, log=lambda m: None, verbose=0)
-    source = f"{tiny_cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}"
-    t = dataclasses.replace(tiny_cfg.train, init_from=source, epochs=0,
+def test_init_from_loads_weights_and_refuses_another_architecture(trained_run, tmp_path):
+    cfg, _ = trained_run
+    source = f"{cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}"
+    t = dataclasses.replace(cfg.train, init_from=source, epochs=0,
                             checkpoint_dir=str(tmp_path / "second"))
     lines = []
-    model, *_ = build_run(dataclasses.replace(tiny_cfg, train=t), log=lines.append)
+    model, *_ = build_run(dataclasses.replace(cfg, train=t), log=lines.append)
     loaded = load_generator(source).model
     for a, b in zip(loaded.weights, model.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert any(line.startswith("init: generator weights from") for line in lines)
-    wider = dataclasses.replace(tiny_cfg.model, num_filters=4)
+    wider = dataclasses.replace(cfg.model, num_filters=4)
     t = dataclasses.replace(t, checkpoint_dir=str(tmp_path / "third"))
     with pytest.raises(ValueError, match="num_filters 8 here 4"):
-        build_run(dataclasses.replace(tiny_cfg, model=wider, train=t),
-                           log=lambda m: None)
+        build_run(dataclasses.replace(cfg, model=wider, train=t), log=lambda m: None)
 
 
 def test_validation_and_saves_follow_step_counts(tiny_cfg, face_dir):
