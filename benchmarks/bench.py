@@ -99,7 +99,7 @@ def run_child(case: str, args) -> dict:
             (sizes.mp_side, None), (sizes.large_side, sizes.tile)]
         for side, tile in runs:
             run, pixels = workloads.upscale_case(generator, sizes.scale, side, tile,
-                                                   sizes.tile_pad)
+                                                 sizes.tile_pad)
             # The large case runs once: its first tiles warm up the traced graph.
             t = perf.best_time(run, 1, warmup=0) if tile else perf.best_time(run, 2)
             result[f"s_per_mp_{side}"] = t / (pixels / 1e6)
@@ -132,7 +132,7 @@ def memory(report, args, sizes, argv: Sequence[str]) -> None:
     for v in args.variants:
         children += [(f"gan:{v}:{b}", f"GAN step, {v}, batch {b}") for b in args.batch_size]
         children += [(f"pretrain:{v}:{b}", f"pretrain step, {v}, batch {b}")
-                  for b in args.pretrain_batch_size]
+                     for b in args.pretrain_batch_size]
         children += [(f"infer:{v}", f"inference {v} {sizes.lr_size}->{sizes.hr_size}")]
     children += [(f"data::{max(args.batch_size)}", f"tf.data, batch {max(args.batch_size)}")]
     for case, label in children:
@@ -195,7 +195,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     first, batch = args.variants[0], min(args.batch_size)
     if args.profile:
         sections.profile(report, args, sizes, first, models[first][0], batch,
-                               batch / gan[(first, batch)])
+                         batch / gan[(first, batch)])
     del models
     if args.flags:
         sections.flags(report, args, sizes, batch)

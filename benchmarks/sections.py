@@ -137,7 +137,7 @@ def ablation(report, args, sizes, batch: int) -> None:
         with stock_convs() if stock else contextlib.nullcontext():  # at trace time
             model, optimizers = workloads.build_srgan(case_sizes, variant)
             cases[name] = workloads.train_step(model, optimizers, "gan", case_sizes, batch,
-                                                 args.jit)[0]
+                                               args.jit)[0]
     times = perf.interleaved_times(cases, args.steps)
     shipped = times["as shipped"]
     report(f"what each choice gains, GAN step batch {batch}: images/s (as shipped / this)")

@@ -122,7 +122,7 @@ def upscale_case(generator: keras.Model, scale: int, side: int, tile=None,
     """``upscale`` of one ``side x side`` uint8 image: ``(run, output_pixels)``."""
     image = _lr_image(side)
     run = lambda: upscale(generator, image, scale, tile=tile,  # noqa: E731
-                                    tile_pad=tile_pad)
+                          tile_pad=tile_pad)
     return run, (side * scale) ** 2
 
 

@@ -3,8 +3,8 @@
 Usage: python scripts/check_lpips.py [DIR]
 
 DIR holds ex_ref.png, ex_p0.png and ex_p1.png from richzhang/PerceptualSimilarity ``imgs/``
-(default: ``tests/data/lpips``, where the suite's test_metrics.py checks the same values). The reference
-implementation gives 0.569 for (ref, p0) and 0.422 for (ref, p1); the script exits 1 when
+(default: ``tests/data/lpips``, where tests/test_metrics.py checks the same values). The
+reference implementation gives 0.569 for (ref, p0) and 0.422 for (ref, p1); the script exits 1 when
 either value is more than 0.002 away.
 """
 

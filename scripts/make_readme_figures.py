@@ -38,7 +38,7 @@ def sample_faces(out: Path) -> None:
         hr = pipeline.prepare_hr(io.read_image(path), 256).numpy().astype(np.uint8)
         lr = pipeline.degrade(hr, 4).numpy().astype(np.uint8)
         outs = [interpolate(lr, 4)] + [upscale(g, lr, 4)
-                                                  for g in models.values()]
+                                       for g in models.values()]
         psnr = [metrics.psnr(o, hr, crop_border=4, y_only=True) for o in outs]
         label = f"{path.stem}\nPSNR-Y " + " / ".join(f"{p:.2f}" for p in psnr)
         rows.append((label, [lr, *outs, hr]))

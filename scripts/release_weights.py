@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))  # so that `python scripts/release_weights.py` fin
 
 from srgan import io  # noqa: E402
 from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,  # noqa: E402
-                                 export_generator, generator_json, load_generator)
+                                  export_generator, generator_json, load_generator)
 from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
 
 MAX_BYTES = 10 * 1024 * 1024

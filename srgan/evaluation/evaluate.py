@@ -3,15 +3,15 @@
 How ``evaluate.py`` (and the validation during training) scores an image:
 
 1. HR: prepared as in training (centre square, antialiased bicubic to ``hr_size``:
-   :func:`srgan.pipeline.prepare_hr`), or with ``full_image`` the whole image, its right and
+   :func:`srgan.data.pipeline.prepare_hr`), or with ``full_image`` the whole image, its right and
    bottom edges cropped to a multiple of ``scale`` (BasicSR's ``mod_crop``).
-2. LR: the training degradation, :func:`srgan.pipeline.degrade`, rounded to 8-bit levels.
+2. LR: the training degradation, :func:`srgan.data.pipeline.degrade`, rounded to 8-bit levels.
 3. Candidates from that LR: the generator (``sr``, :func:`srgan.inference.upscale.upscale`) and
    ``nearest``, ``bilinear``, ``bicubic`` upscaling (:func:`srgan.inference.upscale.interpolate`),
    all rounded to uint8 as saved images would be.
 4. Against HR: PSNR and SSIM on RGB and on BT.601 Y with ``scale`` pixels cropped at each
-   border, in float64 (the SR papers' and BasicSR's convention, :mod:`srgan.evaluation.metrics`), and
-   LPIPS (VGG, v0.1) on the whole image.
+   border, in float64 (the SR papers' and BasicSR's convention,
+   :mod:`srgan.evaluation.metrics`), and LPIPS (VGG, v0.1) on the whole image.
 
 :func:`run` takes an :class:`EvaluateOptions`; ``evaluate.py`` builds it from its flags.
 """
@@ -69,7 +69,7 @@ def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
     smallest = max(16, metrics.SSIM_WINDOW + 2 * scale)  # LPIPS's VGG; SSIM after the crop
     if min(h, w) < smallest:
         raise io.ImageError(path, f"{w}x{h} after cropping to multiples of {scale} is "
-                               f"too small to evaluate (needs {smallest} px a side)")
+                            f"too small to evaluate (needs {smallest} px a side)")
     return image[:h, :w]
 
 
@@ -127,7 +127,8 @@ def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
                     log: Callable[[str], None] = print) -> tuple[list[dict], list[str]]:
     """Scores every image; an image that fails gets one line on stderr and is skipped.
 
-    ``hr_size`` is the HR side when ``options.full_image`` is off. Returns ``(results, failures)``: per image ``{"image": relative name, "path", "width",
+    ``hr_size`` is the HR side when ``options.full_image`` is off. Returns
+    ``(results, failures)``: per image ``{"image": relative name, "path", "width",
     "height", "scores": {method: {metric: value}}}``, and the one-line failure reasons.
     """
     results, failures = [], []

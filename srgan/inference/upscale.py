@@ -157,7 +157,7 @@ def upscale(generator: keras.Model, image: np.ndarray, scale: int,
 
     Args:
         generator: model ``(B, h, w, 3) in [-1, 1] -> (B, h*scale, w*scale, 3) in [-1, 1]``
-            (see :func:`srgan.models.build_generator`); run with ``training=False``.
+            (see :func:`srgan.models.srresnet.build_generator`); run with ``training=False``.
         image: uint8 ``(H, W)`` or ``(H, W, 1)`` grayscale, ``(H, W, 3)`` RGB or
             ``(H, W, 4)`` RGBA; any size.
         scale: the generator's upscaling factor; checked against its output.

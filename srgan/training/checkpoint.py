@@ -44,8 +44,8 @@ class TrainingState:
         checkpoint_dir: run folder (``state/`` is created inside).
         generator, discriminator: the two networks.
         g_optimizer, d_optimizer: their optimizers; built here, so restored slots line up.
-        average: the generator's moving average (:class:`srgan.training.schedules.GeneratorAverage`),
-            or None.
+        average: the generator's moving average
+            (:class:`srgan.training.schedules.GeneratorAverage`), or None.
         keep: how many saves to keep.
     """
 

@@ -23,7 +23,7 @@ from srgan.data import pipeline, stream
 from srgan.models.discriminator import build_discriminator
 from srgan.models.srresnet import build_generator, copy_weights
 from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS, export_generator,
-                                 load_generator, read_card)
+                                  load_generator, read_card)
 from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
                             validation)
 from srgan.training.gan import SRGAN
@@ -141,9 +141,9 @@ def build_run(cfg: Config, log: Callable[[str], None] = print):
     # Schedules from the start, so no rate is a variable that a restore would bring back;
     # train() sets each phase's own before compiling it (set_schedules).
     g_opt = distribute.make_adam(PhaseSchedule(t.g_lr, "constant", 1), t.beta_1, "g_adam",
-                              policy)
+                                 policy)
     d_opt = distribute.make_adam(PhaseSchedule(t.d_lr, "constant", 1), t.beta_1, "d_adam",
-                              policy)
+                                 policy)
     state = checkpoint.TrainingState(ckpt_dir, generator, discriminator, g_opt, d_opt,
                                      average)
     restored = state.restore(log)
@@ -241,7 +241,7 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
     position = _stream_position(paths, t.seed, d.batch_size, state, guard)
     steps = t.steps_per_epoch or max(1, len(paths) // d.batch_size)
     lr_samples, hr_samples, _ = pipeline.load_samples(paths, t.num_samples, d.hr_size,
-                                                  cfg.model.scale, d.max_pixels)
+                                                      cfg.model.scale, d.max_pixels)
     writer = tf.summary.create_file_writer(str(logdir))
     optimizers = {"generator": state.g_optimizer, "discriminator": state.d_optimizer}
     hardware = distribute.describe_hardware()
@@ -255,7 +255,7 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
                              "pixel_loss": t.pixel_loss, "ema_decay": t.ema_decay,
                              "init_from": t.init_from}}
         export_generator(model.inference_generator, cfg.model, state.dir / name,
-                                    {**card, **extra})
+                         {**card, **extra})
 
     validator = validation.build_callback(
         cfg, val_paths, writer, state.dir,
@@ -289,7 +289,7 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
                                                 t.save_every)]
             for first, last, n in _fits(done, total, steps, int(state.epoch_step.numpy())):
                 dataset = pipeline.make_dataset(paths, d, cfg.model.scale, t.seed, guard,
-                                            position())
+                                                position())
                 try:
                     model.fit(dataset, epochs=last, initial_epoch=first, steps_per_epoch=n,
                               callbacks=cbs, verbose=verbose, shuffle=False)
