@@ -1,6 +1,6 @@
 """SRGAN losses: perceptual (VGG content) loss and adversarial BCE, per example.
 
-Every loss here returns one value per example, shape ``(B,)``, so the trainer can reduce it
+Every loss here returns one value per example, shape ``(B,)``, so the GAN step can reduce it
 with ``tf.nn.compute_average_loss`` and stay correct under ``tf.distribute`` (gradients are
 summed over replicas, so each replica divides by the *global* batch size).
 

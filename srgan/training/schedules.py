@@ -69,7 +69,7 @@ class GeneratorAverage:
     The average is what BasicSR validates and releases: it is smoother than the raw
     weights late in training, and worth a few tenths of a dB. Keras's own
     ``Adam(use_ema=True)`` is not used because ``fit()`` then overwrites the trained
-    weights with the average at the end of every call, and this trainer calls ``fit()``
+    weights with the average at the end of every call, and a training run calls ``fit()``
     several times per phase (resume, mid-epoch stops).
 
     Args:
