@@ -4,7 +4,7 @@
 
 Fixtures come from tests/bad_images.py (``make_bad_images``). For each kind:
 
-* train: the file goes through the training pipeline (``data.make_dataset``, one file,
+* train: the file goes through the training pipeline (``pipeline.make_dataset``, one file,
   batch 1, default HR size and ``--max-pixels``): ``used`` with the decoded size, or
   ``skipped`` with the one-line reason the run prints; ``not listed`` for files that
   listing ignores (hidden, not an image extension, GIF);
@@ -35,10 +35,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf  # noqa: E402
 
 from bad_images import DIR_KINDS, EXPECTED, make_bad_images  # noqa: E402
-from srgan import checkpoint, data, files, predictor  # noqa: E402
-from srgan.cli import predict_parser  # noqa: E402
 from srgan.config import DataConfig, ModelConfig  # noqa: E402
-from srgan.models import build_generator  # noqa: E402
+from srgan.data import pipeline  # noqa: E402
+from srgan.inference import predict  # noqa: E402
+from srgan.io import list_images, read_image  # noqa: E402
+from srgan.models.srresnet import build_generator  # noqa: E402
+from srgan.models.weights import GENERATOR_WEIGHTS, export_generator, load_generator  # noqa: E402
 
 LIMIT_S = 2.0
 TINY = ModelConfig(num_filters=8, num_blocks=1)
@@ -52,24 +54,24 @@ def train_outcome(path: Path, listed: set[Path], cfg: DataConfig) -> str:
     """What the training pipeline does with one file."""
     if path not in listed:
         return "not listed (ignored)"
-    guard = data.DecodeGuard(1, cfg.max_pixels, cfg.max_bad_fraction)
+    guard = pipeline.DecodeGuard(1, cfg.max_pixels, cfg.max_bad_fraction)
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
-            lr, hr = next(iter(data.make_dataset([path], cfg, TINY.scale, 0, guard)))
+            lr, hr = next(iter(pipeline.make_dataset([path], cfg, TINY.scale, 0, guard)))
     except tf.errors.OpError:
         return f"skipped: {guard.bad[str(path)]}" if guard.bad else f"CRASH: {guard.error}"
-    h, w = files.read_image(path, max_pixels=cfg.max_pixels).shape[:2]
+    h, w = read_image(path, max_pixels=cfg.max_pixels).shape[:2]
     return f"used: {w}x{h} RGB -> HR {hr.shape[2]}x{hr.shape[1]}, LR {lr.shape[2]}x{lr.shape[1]}"
 
 
-def predict_outcome(generator, meta: dict, path: Path, out: Path) -> tuple[str, list[str]]:
+def predict_outcome(generator, path: Path, out: Path) -> tuple[str, list[str]]:
     """``predict.py -i path -o out``: (what happened, problems)."""
-    args = predict_parser().parse_args(["-i", str(path), "-o", str(out)])
+    options = predict.PredictOptions(input=str(path), output=str(out))
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
-            rc = predictor.predict_folder(generator, meta, args)
+            rc = predict.predict_folder(generator, options)
         except (FileNotFoundError, ValueError, OSError) as e:  # what predict_main reports
             print(f"error: {e}", file=sys.stderr)
             rc = 2
@@ -85,17 +87,17 @@ def predict_outcome(generator, meta: dict, path: Path, out: Path) -> tuple[str, 
     return f"exit 0, wrote {', '.join(shapes)}", problems
 
 
-def whole_folder(root: Path, generator, meta: dict, out: Path) -> list[str]:
+def whole_folder(root: Path, generator, out: Path) -> list[str]:
     """The fixture folder at once: training with max_bad_fraction 1 and the default, and
     predict. Returns report lines."""
-    paths = files.list_images(root)
+    paths = list_images(root)
     lines = []
     for fraction in (1.0, DataConfig.max_bad_fraction):
         cfg = DataConfig(batch_size=1, max_bad_fraction=fraction)
-        guard = data.DecodeGuard(len(paths), cfg.max_pixels, fraction)
+        guard = pipeline.DecodeGuard(len(paths), cfg.max_pixels, fraction)
         with contextlib.redirect_stderr(io.StringIO()) as err:
             try:
-                for _ in data.make_dataset(paths, cfg, TINY.scale, 0, guard).take(len(paths)):
+                for _ in pipeline.make_dataset(paths, cfg, TINY.scale, 0, guard).take(len(paths)):
                     pass
                 outcome = (f"{len(paths)} listed, {len(guard.bad)} skipped (one line each), "
                            f"{len(paths) - len(guard.bad)} used")
@@ -104,10 +106,10 @@ def whole_folder(root: Path, generator, meta: dict, out: Path) -> list[str]:
         warnings = [line for line in err.getvalue().splitlines() if line.startswith("warning")]
         lines.append(f"train, --max-bad-fraction {fraction:g}: {outcome}; "
                      f"{len(warnings)} warning lines")
-    args = predict_parser().parse_args(["-i", str(root), "-o", str(out)])
+    options = predict.PredictOptions(input=str(root), output=str(out))
     with contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()) as err:
-        rc = predictor.predict_folder(generator, meta, args)
+        rc = predict.predict_folder(generator, options)
     outputs = list(out.glob("*.png"))
     lines.append(f"predict on the folder: exit {rc}, {len(outputs)} outputs, "
                  f"{len(err.getvalue().splitlines())} error lines, "
@@ -120,11 +122,11 @@ def report(work: Path) -> tuple[list[tuple[str, str, str, float]], list[str], li
     root = work / "fixtures"
     root.mkdir(parents=True)
     kinds = make_bad_images(root)
-    weights = work / "model" / checkpoint.GENERATOR_WEIGHTS
+    weights = work / "model" / GENERATOR_WEIGHTS
     weights.parent.mkdir()
-    checkpoint.export_generator(build_generator(TINY), TINY, weights, {"hr_size": 32})
-    generator, meta = checkpoint.load_generator(weights)
-    listed = set(files.list_images(root))
+    export_generator(build_generator(TINY), TINY, weights, {"hr_size": 32})
+    generator = load_generator(weights)
+    listed = set(list_images(root))
     cfg = DataConfig(batch_size=1)
     rows, problems = [], []
     for kind in [*EXPECTED, *DIR_KINDS]:
@@ -133,12 +135,12 @@ def report(work: Path) -> tuple[list[tuple[str, str, str, float]], list[str], li
         path, start = kinds[kind], time.perf_counter()
         try:
             if path.is_dir() and not path.is_symlink() or kind in DIR_KINDS:
-                found = files.list_images(path)
+                found = list_images(path)
                 train = f"listing finds {len(found)} images" if found else (
                     f"error: {path}: no images found")
             else:
                 train = train_outcome(path, listed, cfg)
-            pred, bad = predict_outcome(generator, meta, path, work / "out" / kind)
+            pred, bad = predict_outcome(generator, path, work / "out" / kind)
         except Exception as e:  # noqa: BLE001 - a crash is what this report looks for
             train, pred, bad = f"CRASH {type(e).__name__}: {e}", "-", ["crash"]
         seconds = time.perf_counter() - start
@@ -146,7 +148,7 @@ def report(work: Path) -> tuple[list[tuple[str, str, str, float]], list[str], li
         if seconds >= LIMIT_S:
             problems.append(f"{kind}: took {seconds:.2f} s")
         rows.append((kind, train, pred, seconds))
-    return rows, whole_folder(root, generator, meta, work / "out" / "_folder"), problems
+    return rows, whole_folder(root, generator, work / "out" / "_folder"), problems
 
 
 def main(argv=None) -> int:

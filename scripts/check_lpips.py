@@ -1,10 +1,10 @@
-"""Checks srgan.metrics.LPIPS against the published LPIPS (VGG, v0.1) example.
+"""Checks srgan.evaluation.metrics.LPIPS against the published LPIPS (VGG, v0.1) example.
 
 Usage: python scripts/check_lpips.py [DIR]
 
 DIR holds ex_ref.png, ex_p0.png and ex_p1.png from richzhang/PerceptualSimilarity ``imgs/``
-(default: ``../shared/data/lpips-examples`` next to the repository). The reference
-implementation gives 0.569 for (ref, p0) and 0.422 for (ref, p1); the script exits 1 when
+(default: ``tests/data/lpips``, where tests/test_metrics.py checks the same values). The
+reference implementation gives 0.569 for (ref, p0) and 0.422 for (ref, p1); the script exits 1 when
 either value is more than 0.002 away.
 """
 
@@ -18,7 +18,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/check_lpips.py` finds srgan
 
-from srgan.metrics import LPIPS  # noqa: E402
+from srgan.evaluation.metrics import LPIPS  # noqa: E402
 
 EXPECTED = {"ex_p0.png": 0.569, "ex_p1.png": 0.422}
 TOLERANCE = 0.002
@@ -33,7 +33,7 @@ def load(path: Path) -> np.ndarray:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", nargs="?", type=Path,
-                        default=ROOT.parent / "shared" / "data" / "lpips-examples")
+                        default=ROOT / "tests" / "data" / "lpips")
     args = parser.parse_args(argv)
     lpips = LPIPS()
     ref = load(args.dir / "ex_ref.png")

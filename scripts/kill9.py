@@ -115,7 +115,7 @@ def check_kill(run: Path, text: str, reported: list[int], expect_min: int | None
     """Checks after one kill; ``text`` is the killed run's output, ``reported`` every step
     any killed run reported saved so far, ``expect_min`` the last of those before this
     run, ``named`` the steps the index named when this run started."""
-    from srgan.checkpoint import load_generator
+    from srgan.models.weights import load_generator
 
     problems = []
     resumed = RESUMED.search(text)

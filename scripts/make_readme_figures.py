@@ -23,24 +23,28 @@ from matplotlib.figure import Figure
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/make_readme_figures.py` finds srgan
 
-from srgan import checkpoint, data, files, inference, metrics, pretrained, visualize  # noqa: E402
+from srgan import io, pretrained  # noqa: E402
+from srgan.data import pipeline  # noqa: E402
+from srgan.evaluation import figures, metrics  # noqa: E402
+from srgan.inference.upscale import interpolate, upscale  # noqa: E402
+from srgan.models.weights import load_generator  # noqa: E402
 
 
 def sample_faces(out: Path) -> None:
-    models = {name: checkpoint.load_generator(pretrained.resolve(name))[0]
+    models = {name: load_generator(pretrained.resolve(name)).model
               for name in ("srresnet", "srgan")}
     rows = []
-    for path in data.sample_face_paths():
-        hr = data.prepare_hr(files.read_image(path), 256).numpy().astype(np.uint8)
-        lr = data.degrade(hr, 4).numpy().astype(np.uint8)
-        outs = [inference.interpolate(lr, 4)] + [inference.upscale(g, lr, 4)
-                                                  for g in models.values()]
+    for path in pipeline.sample_face_paths():
+        hr = pipeline.prepare_hr(io.read_image(path), 256).numpy().astype(np.uint8)
+        lr = pipeline.degrade(hr, 4).numpy().astype(np.uint8)
+        outs = [interpolate(lr, 4)] + [upscale(g, lr, 4)
+                                       for g in models.values()]
         psnr = [metrics.psnr(o, hr, crop_border=4, y_only=True) for o in outs]
         label = f"{path.stem}\nPSNR-Y " + " / ".join(f"{p:.2f}" for p in psnr)
         rows.append((label, [lr, *outs, hr]))
-    fig = visualize.contact_sheet_figure(
+    fig = figures.contact_sheet_figure(
         rows, titles=("LR 64x64", "bicubic", "SRResNet", "SRGAN", "original 256x256"))
-    files.atomic_write_bytes(out / "sample_faces.png", visualize.png_bytes(fig))
+    io.atomic_write_bytes(out / "sample_faces.png", figures.png_bytes(fig))
 
 
 def _read(run: Path) -> dict:
@@ -63,7 +67,7 @@ def learning_curve(srresnet_run: Path, gan_run: Path, out: Path) -> None:
         ax.set(xlabel="generator step", title=label)
         ax.grid(alpha=0.3)
         ax.legend()
-    files.atomic_write_bytes(out / "learning_curve.png", visualize.png_bytes(fig))
+    io.atomic_write_bytes(out / "learning_curve.png", figures.png_bytes(fig))
 
 
 def main(argv=None) -> int:
@@ -71,7 +75,7 @@ def main(argv=None) -> int:
     p.add_argument("--curves", nargs=2, metavar=("SRRESNET_RUN", "GAN_RUN"))
     p.add_argument("--out", default=str(ROOT / "docs"))
     args = p.parse_args(argv)
-    out = files.check_writable_dir(Path(args.out))
+    out = io.check_writable_dir(Path(args.out))
     sample_faces(out)
     if args.curves:
         learning_curve(Path(args.curves[0]), Path(args.curves[1]), out)

@@ -25,7 +25,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/measure_feature_scale.py` finds srgan
 
-from srgan.backbones import TORCH_STD, build_vgg16, torch_preprocess  # noqa: E402
+from srgan.models.vgg import TORCH_STD, build_vgg16, torch_preprocess  # noqa: E402
 
 SUFFIXES = (".jpg", ".jpeg", ".png")
 

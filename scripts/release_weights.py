@@ -21,8 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/release_weights.py` finds srgan
 
-from srgan import checkpoint, files  # noqa: E402
-from srgan.config import ModelConfig  # noqa: E402
+from srgan import io  # noqa: E402
+from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,  # noqa: E402
+                                  export_generator, generator_json, load_generator)
 from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -43,9 +44,10 @@ def main(argv=None) -> int:
     p.add_argument("--out-dir", default=str(WEIGHTS_DIR))
     args = p.parse_args(argv)
 
-    weights = Path(args.run_dir) / (checkpoint.GENERATOR_BEST_WEIGHTS if args.which == "best"
-                                    else checkpoint.GENERATOR_WEIGHTS)
-    generator, card = checkpoint.load_generator(weights)
+    weights = Path(args.run_dir) / (GENERATOR_BEST_WEIGHTS if args.which == "best"
+                                    else GENERATOR_WEIGHTS)
+    generator = load_generator(weights)
+    card = dict(generator.card)
     card.pop("format", None)
     extra = {k: v for k, v in card.items() if k != "model"}
     extra = {"name": args.name, "task": f"x{card['model']['scale']} face super-resolution "
@@ -77,14 +79,14 @@ def main(argv=None) -> int:
     if evaluations:
         extra["evaluation"] = evaluations
     out = Path(args.out_dir) / f"{args.name}.weights.h5"
-    files.check_writable_dir(out.parent)
-    checkpoint.export_generator(generator, ModelConfig(**card["model"]), out, extra)
+    io.check_writable_dir(out.parent)
+    export_generator(generator.model, generator.config, out, extra)
     size = out.stat().st_size
     if size > MAX_BYTES:
         print(f"error: {out}: {size} bytes, over the 10 MB a shipped file may have",
               file=sys.stderr)
         return 1
-    print(f"wrote {out} ({size / 1e6:.2f} MB) and {checkpoint.generator_json(out).name}")
+    print(f"wrote {out} ({size / 1e6:.2f} MB) and {generator_json(out).name}")
     return 0
 
 

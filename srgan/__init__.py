@@ -1,15 +1,12 @@
-"""SRGAN for faces in Keras 3 / TensorFlow: 64x64 -> 256x256 (x4) super-resolution.
+"""SRGAN face super-resolution in Keras 3 / TensorFlow (x4: 64x64 -> 256x256 by default).
 
-Modules (one responsibility each):
-    config      frozen dataclasses built from the CLI, saved as config.json
-    files       image listing, safe decoding, atomic writes
-    data        tf.data pipeline: decode, crop, resize, LR degradation, augment
-    models      build_generator / build_discriminator
-    backbones   frozen ImageNet VGG feature extractors (VGG19, offline VGG16)
-    losses      perceptual content loss, adversarial BCE
-    metrics     PSNR / SSIM / LPIPS
-    trainer     class SRGAN(keras.Model): compile, train_step, metrics
-    callbacks   triptychs, TensorBoard images, checkpoints
-    inference   upscale(generator, image, tile=...)
-    cli         train_main / predict_main
+Subpackages:
+    data        tf.data pipeline (decode, crop, degrade) and the resumable file order
+    models      SRResNet generator, discriminator, fast conv layers, VGG, weight files
+    training    the GAN keras.Model, losses, callbacks, checkpoints, the training run
+    evaluation  PSNR/SSIM/LPIPS, evaluate.py's reports and figures
+    inference   tiled upscaling and what predict.py does
+
+Modules: ``config`` (frozen dataclasses), ``cli`` (the three commands), ``io`` (image
+files, atomic writes), ``pixels`` ([-1, 1] <-> uint8), ``pretrained`` (shipped weights).
 """

@@ -1,7 +1,12 @@
 """Command lines: ``train_main``, ``predict_main`` and ``evaluate_main(argv)`` return exit codes.
 
-Flags map one to one onto :mod:`srgan.config` fields (flag ``--num-blocks`` -> field
-``num_blocks``); defaults come from the dataclasses, so they are written down once.
+Flags map one to one onto dataclass fields (flag ``--num-blocks`` -> field ``num_blocks``):
+:mod:`srgan.config`'s for train.py, :class:`srgan.inference.predict.PredictOptions` and
+:class:`srgan.evaluation.evaluate.EvaluateOptions` for the others. Each flag's type comes
+from the field's type hint and its default from the field, so both are written down once.
+The CLI builds the frozen dataclass and hands it to the library; no ``argparse.Namespace``
+goes further than this module.
+
 Expected failures (bad data, missing weights or checkpoints, unwritable folders) print one
 line ``error: ...`` and exit 2 (a NaN loss too); training stopped by Ctrl-C or SIGTERM
 saves first, then exits 130 or 143.
@@ -16,69 +21,7 @@ import sys
 import typing
 from typing import Optional, Sequence
 
-from srgan.config import (DISC_HEADS, KEEP_BEST, LR_SCHEDULES, PERCEPTUAL_BACKBONES,
-                          PIXEL_LOSSES, SCALES, STRATEGIES, UPSAMPLE_MODES, Config, DataConfig,
-                          LossConfig, ModelConfig, TrainConfig)
-
-HELP = {
-    "data_dirs": "folders of training images, searched recursively (the built-in sample "
-                 "faces stand in when the default folder holds none); validation images "
-                 "are held out of the first",
-    "hr_size": "HR image side; LR is hr_size/scale", "crop": "train on random HR patches "
-    "of this size instead of whole faces", "batch_size": "global batch size",
-    "max_pixels": "refuse images with more pixels than this, before decoding",
-    "scale": "upscaling factor", "num_filters": "generator width",
-    "num_blocks": "generator residual blocks", "upsample": "x2 upsampling stage",
-    "disc_head": "discriminator head: per-location logits or one per image (the paper)",
-    "perceptual": "perceptual backbone (auto: vgg19 if obtainable, else vgg16-offline)",
-    "vgg_weights": "local Keras VGG19 notop weights file (.h5) for --perceptual vgg19",
-    "feature_layers": "backbone layers of the content loss (default: block5_conv4 for "
-                      "vgg19, block5_conv3 for vgg16-offline)",
-    "layer_weights": "one weight per --feature-layers entry (default: 1 each)",
-    "feature_norm": "compare unit-normalised features (LPIPS's distance, channel weights 1) "
-                    "instead of the paper's MSE of scaled features",
-    "feature_scale": "feature multiplier before the MSE (default: 1/12.75 for vgg19, "
-                     "2.26 for vgg16-offline)",
-    "adv_weight": "adversarial weight in the generator loss",
-    "pixel_weight": "weight of an L1 pixel term in the GAN-phase generator loss (ESRGAN keeps "
-                    "one; the paper does not)",
-    "epochs": "total GAN epochs (a resumed run stops at this total)",
-    "pretrain_epochs": "SRResNet pixel-loss epochs before the GAN phase",
-    "pretrain_lr": "generator learning rate of the SRResNet phase",
-    "pixel_loss": "pixel loss of the SRResNet phase (mse: the paper)",
-    "lr_schedule": "learning-rate schedule over each phase (step: x0.1 halfway, the paper)",
-    "lr_min_ratio": "final rate of the cosine schedule, as a fraction of the first",
-    "ema_decay": "moving average of the generator's weights, which is what is validated "
-                 "and exported (0: off)",
-    "init_from": "generator weights for a fresh run: PATH, srresnet, srgan or none "
-                 "(default: the shipped SRResNet when --pretrain-epochs is 0)",
-    "val_every": "validate every N generator steps (default: every epoch)",
-    "save_every": "also save a checkpoint every N generator steps",
-    "batch_norm": "BatchNorm in the generator's residual blocks (the paper)",
-    "global_residual": "add a bilinear upsampling of the input to the generator's output",
-    "steps_per_epoch": "default: one pass over the data",
-    "max_bad_fraction": "stop when more than this fraction of the files cannot be decoded",
-    "deterministic": "TensorFlow op determinism: bit-identical reruns for a --seed",
-    "disc_filters": "discriminator width (first block)",
-    "disc_dense": "discriminator hidden dense width", "g_lr": "generator Adam learning rate",
-    "d_lr": "discriminator Adam learning rate", "beta_1": "Adam beta_1 for both networks",
-    "seed": "random seed", "logdir": "TensorBoard folder",
-    "checkpoint_dir": "checkpoints, config.json and the exported generator",
-    "results_dir": "triptych PNGs", "sample_every": "epochs between "
-    "triptychs", "num_samples": "fixed faces shown in triptychs",
-    "val_data": "validation images (default: hold out about one training file in ten)",
-    "val_max_images": "at most this many validation images",
-    "val": "PSNR/SSIM (Y) and LPIPS on the validation images every epoch",
-    "keep_best": "validation metric that picks checkpoints/generator_best.weights.h5",
-    "mixed_precision": "mixed_float16 with loss scaling on GPU, mixed_bfloat16 on CPU",
-    "jit": "XLA-compile the train step (slower on CPU)",
-    "strategy": "tf.distribute: one device, all local GPUs, or the workers in TF_CONFIG "
-                "(--batch-size stays global)",
-}
-FLAG_NAMES = {"data_dirs": "data"}
-CHOICES = {"upsample": UPSAMPLE_MODES, "disc_head": DISC_HEADS,
-           "perceptual": PERCEPTUAL_BACKBONES, "scale": SCALES, "keep_best": KEEP_BEST,
-           "strategy": STRATEGIES, "pixel_loss": PIXEL_LOSSES, "lr_schedule": LR_SCHEDULES}
+from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
 
 
 def _field_type(hint) -> tuple[type, bool]:
@@ -92,24 +35,59 @@ def _field_type(hint) -> tuple[type, bool]:
     return hint, False
 
 
-def _add_dataclass_flags(parser: argparse.ArgumentParser, cls) -> None:
-    """One ``--flag`` per dataclass field, typed from its type hint, defaulting to None
-    (meaning: keep the dataclass default)."""
-    group = parser.add_argument_group(cls.__name__.replace("Config", "").lower())
+def _add_dataclass_flags(parser, cls) -> None:
+    """One flag per field of dataclass ``cls``, added to ``parser`` (or an argument group).
+
+    The type comes from the field's type hint (``bool``: ``--x/--no-x``); help, option
+    strings and choices from its ``metadata`` (``help``, ``flags``, ``choices``). The
+    argparse default is None, meaning "keep the dataclass default"; a field without a
+    default is a required flag.
+    """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        flag = "--" + FLAG_NAMES.get(f.name, f.name.replace("_", "-"))
+        meta = f.metadata
+        flags = meta.get("flags") or ("--" + f.name.replace("_", "-"),)
         kind, several = _field_type(hints[f.name])
-        shown = " ".join(f.default) if isinstance(f.default, tuple) else f.default
-        default_note = "" if f.default is None else f" (default: {shown})"
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+        note = "" if required or f.default in (None, ()) else f" (default: {shown})"
+        text = meta["help"] + note
         if kind is bool:
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
-                               default=None, help=HELP.get(f.name, "") + default_note)
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction,
+                                default=None, help=text)
             continue
-        group.add_argument(flag, dest=f.name, type=kind, default=None,
-                           nargs="+" if several else None,
-                           choices=CHOICES.get(f.name), metavar=None if f.name in CHOICES
-                           else f.name.upper(), help=HELP.get(f.name, "") + default_note)
+        choices = meta.get("choices")
+        parser.add_argument(*flags, dest=f.name, type=kind, default=None, required=required,
+                            nargs="+" if several else None, choices=choices,
+                            metavar=None if choices else f.name.upper(), help=text)
+
+
+def _from_args(cls, args: argparse.Namespace):
+    """``cls`` built from the parsed flags of its fields; unset flags keep its defaults."""
+    given = {f.name: tuple(v) if isinstance(v, list) else v for f in dataclasses.fields(cls)
+             if (v := getattr(args, f.name)) is not None}
+    return cls(**given)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old option name that still works: it stores into the new option's ``dest`` and
+    prints one line on stderr naming the option to use instead."""
+
+    def __init__(self, option_strings, dest, use: str, **kwargs):
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+        self.use = use
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"warning: {option_string} is deprecated; use {self.use}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, use: str, dest: str,
+                         **kwargs) -> None:
+    """Keep option ``old`` working as the option ``use`` names (stored in ``dest``, with
+    ``type``/``nargs`` in ``kwargs``); using it prints one deprecation line on stderr."""
+    parser.add_argument(old, dest=dest, action=_DeprecatedAlias, use=use, default=None,
+                        **kwargs)
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -117,21 +95,15 @@ def train_parser() -> argparse.ArgumentParser:
         prog="train.py", description="Train an SRGAN (SRResNet generator, VGG perceptual "
         "loss, adversarial loss) on a folder of faces; resumes automatically.")
     for cls in (DataConfig, ModelConfig, LossConfig, TrainConfig):
-        _add_dataclass_flags(p, cls)
+        _add_dataclass_flags(p.add_argument_group(cls.__name__[:-len("Config")].lower()), cls)
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Build the frozen Config from parsed flags; unset flags keep dataclass defaults."""
-    parts = {}
-    for name, cls in (("data", DataConfig), ("model", ModelConfig), ("loss", LossConfig),
-                      ("train", TrainConfig)):
-        given = {f.name: tuple(v) if isinstance(v, list) else v
-                 for f in dataclasses.fields(cls)
-                 if (v := getattr(args, f.name)) is not None}
-        parts[name] = cls(**given)
-    return Config(**parts)
+    return Config(data=_from_args(DataConfig, args), model=_from_args(ModelConfig, args),
+                  loss=_from_args(LossConfig, args), train=_from_args(TrainConfig, args))
 
 
 def _fail(message: str) -> int:
@@ -147,13 +119,17 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         return _fail(str(e))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from srgan import training
-    from srgan.backbones import BackboneUnavailable
-    from srgan.files import ImageError
-    from srgan.reliability import NonFiniteLoss, Stopped
+    if cfg.train.deterministic:
+        # oneDNN's CPU kernels are outside TensorFlow's op determinism (reruns differ in
+        # the last bits); TensorFlow reads this once, when it starts, just below.
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    from srgan.io import ImageError
+    from srgan.models.vgg import BackboneUnavailable
+    from srgan.training.run import train
+    from srgan.training.stopping import NonFiniteLoss, Stopped
 
     try:
-        training.train(cfg, verbose=2 if args.quiet else "auto")
+        train(cfg, verbose=2 if args.quiet else "auto")
     except (BackboneUnavailable, ImageError, FileNotFoundError, ValueError, OSError,
             NonFiniteLoss) as e:
         return _fail(str(e))
@@ -166,90 +142,81 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def predict_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="predict.py", description="Super-resolve images with a trained generator. "
-        "With no --input: the built-in sample faces, degraded as in training, with "
-        "PSNR/SSIM against bicubic.")
-    p.add_argument("-i", "--input", help="image file or folder (searched recursively) of "
-                   "real low-resolution images, upscaled at their native size")
-    p.add_argument("-o", "--output", default="results", help="output folder (default: results)")
-    _add_generator_args(p)
-    p.add_argument("--tile", type=int, default=None,
-                   help="process the LR image in tiles of this size (bounds memory)")
-    p.add_argument("--tile-pad", type=int, default=16, help="LR pixels of context around "
-                   "each tile, cropped away after upscaling (default: 16)")
-    return p
-
-
-def _add_generator_args(p: argparse.ArgumentParser) -> None:
-    """``--model`` and ``--max-pixels``, shared by predict.py and evaluate.py."""
+def _add_model_flag(p: argparse.ArgumentParser) -> None:
+    """``--model`` (alias ``--weights``), shared by predict.py and evaluate.py."""
     p.add_argument("--model", "--weights", dest="model", default=None,
                    help="srresnet or srgan (the shipped face models), or a .weights.h5 file "
                    "with its .json card beside it (default: checkpoints/generator.weights.h5 "
                    "if a training run left one, else srgan)")
-    p.add_argument("--max-pixels", type=int, default=DataConfig.max_pixels,
-                   help=f"refuse inputs larger than this (default: {DataConfig.max_pixels})")
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    """The flags of ``predict.py``: ``--model`` and :class:`PredictOptions`'s fields.
+
+    Imports TensorFlow (the options live beside the code that uses them)."""
+    from srgan.inference.predict import PredictOptions
+
+    p = argparse.ArgumentParser(
+        prog="predict.py", description="Super-resolve images with a trained generator. "
+        "With no --input: the built-in sample faces, degraded as in training, with "
+        "PSNR/SSIM against bicubic.")
+    _add_model_flag(p)
+    _add_dataclass_flags(p, PredictOptions)
+    return p
 
 
 def _load_model(model: Optional[str]):
     """Load the generator ``--model`` names and say which one runs."""
     from srgan import pretrained
-    from srgan.checkpoint import load_generator
+    from srgan.models.weights import load_generator
 
     path = pretrained.resolve(model)
-    generator, card = load_generator(path)
-    trained = card.get("training", {})
+    generator = load_generator(path)
+    trained = generator.card.get("training", {})
     facts = ", ".join(f"{k} {trained[k]}" for k in ("phase", "step") if k in trained)
     print(f"model: {path}" + (f" ({facts})" if facts else ""))
-    return generator, card
+    return generator
 
 
 def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``predict.py``; exits 1 if any input failed, 2 on a usage error."""
-    args = predict_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from srgan import predictor
+    from srgan.inference import predict
 
+    args = predict_parser().parse_args(argv)
     try:
-        generator, meta = _load_model(args.model)
-        if args.input is None:
-            return predictor.predict_samples(generator, meta, args)
-        return predictor.predict_folder(generator, meta, args)
+        options = _from_args(predict.PredictOptions, args)
+        return predict.run(_load_model(args.model), options)
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
 
 
 def evaluate_parser() -> argparse.ArgumentParser:
+    """The flags of ``evaluate.py``: ``--model`` and :class:`EvaluateOptions`'s fields
+    (``--out`` still works, deprecated, for ``-o/--output``).
+
+    Imports TensorFlow (the options live beside the code that uses them)."""
+    from srgan.evaluation.evaluate import EvaluateOptions
+
     p = argparse.ArgumentParser(
         prog="evaluate.py", description="PSNR/SSIM (RGB and Y) and LPIPS of a trained "
         "generator against nearest, bilinear and bicubic upscaling, on every image of a "
         "folder degraded as in training; tables, CSV/JSON, a plot and a contact sheet.")
-    p.add_argument("--data", required=True, help="folder of HR images, searched recursively")
-    _add_generator_args(p)
-    p.add_argument("--out", default="results/eval", help="output folder (default: results/eval)")
-    p.add_argument("--full-image", action="store_true", help="keep whole images (cropped to "
-                   "a multiple of the scale) instead of preparing faces as in training")
-    p.add_argument("--hr-size", type=int, default=None,
-                   help="HR side without --full-image (default: the generator's training size)")
-    p.add_argument("--rank-by", choices=KEEP_BEST, default="lpips", help="what orders the "
-                   "contact sheet: SR's gain over bicubic in this metric (default: lpips)")
-    p.add_argument("--sheet-rows", type=int, default=3,
-                   help="best and worst images each on the contact sheet (default: 3)")
-    p.add_argument("--tile", type=int, default=None,
-                   help="run the generator on LR tiles of this size (bounds memory)")
+    _add_model_flag(p)
+    _add_dataclass_flags(p, EvaluateOptions)
+    add_deprecated_alias(p, "--out", "-o/--output", dest="output")
     return p
 
 
 def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``evaluate.py``; exits 1 if any image failed, 2 on a usage error."""
-    args = evaluate_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from srgan import evaluation
-    from srgan.backbones import BackboneUnavailable
+    from srgan.evaluation import evaluate
+    from srgan.models.vgg import BackboneUnavailable
 
+    args = evaluate_parser().parse_args(argv)
     try:
-        generator, meta = _load_model(args.model)
-        return evaluation.run(generator, meta, args)
+        options = _from_args(evaluate.EvaluateOptions, args)
+        return evaluate.run(_load_model(args.model), options)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))

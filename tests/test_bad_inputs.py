@@ -10,24 +10,26 @@ import pytest
 import tensorflow as tf
 
 from bad_images import EXPECTED, make_bad_images
-from srgan import checkpoint, data, files, predictor
-from srgan.cli import predict_parser
+from srgan import io
 from srgan.config import DataConfig, ModelConfig
-from srgan.models import build_generator
+from srgan.data import pipeline
+from srgan.inference import predict
+from srgan.models.srresnet import build_generator
+from srgan.models.weights import GENERATOR_WEIGHTS, export_generator, load_generator
 
 
 @pytest.fixture(scope="module")
 def fixtures(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad_inputs")
     kinds = make_bad_images(root)
-    listed = files.list_images(root)
+    listed = io.list_images(root)
     by_path = {p: k for k, p in kinds.items() if k in EXPECTED}
     return root, listed, {p: by_path[p] for p in listed}
 
 
 def _run_training_data(paths, fraction, capfd):
-    guard = data.DecodeGuard(len(paths), DataConfig.max_pixels, fraction)
-    ds = data.make_dataset(paths, DataConfig(hr_size=32, batch_size=1), 4, 0, guard)
+    guard = pipeline.DecodeGuard(len(paths), DataConfig.max_pixels, fraction)
+    ds = pipeline.make_dataset(paths, DataConfig(hr_size=32, batch_size=1), 4, 0, guard)
     batches = [hr for _, hr in ds.take(len(paths))]  # more than one pass
     return guard, batches, capfd.readouterr().err
 
@@ -48,8 +50,8 @@ def test_training_stops_when_more_than_max_bad_fraction_fail(fixtures, capfd):
     _, listed, _ = fixtures
     with pytest.raises(tf.errors.OpError):
         _run_training_data(listed, DataConfig.max_bad_fraction, capfd)
-    guard = data.DecodeGuard(len(listed), DataConfig.max_pixels, DataConfig.max_bad_fraction)
-    with pytest.raises(files.ImageError, match=r"too many bad images: 3 of 25 files could "
+    guard = pipeline.DecodeGuard(len(listed), DataConfig.max_pixels, DataConfig.max_bad_fraction)
+    with pytest.raises(io.ImageError, match=r"too many bad images: 3 of 25 files could "
                        r"not be decoded, more than --max-bad-fraction 0.1 allows"):
         for path in listed:
             guard.read(str(path).encode())
@@ -58,12 +60,12 @@ def test_training_stops_when_more_than_max_bad_fraction_fail(fixtures, capfd):
 def test_predict_continues_and_leaves_no_partial_output(fixtures, tmp_path, capsys):
     root, listed, kind_of = fixtures
     model = ModelConfig(num_filters=8, num_blocks=1)
-    weights = tmp_path / checkpoint.GENERATOR_WEIGHTS
-    checkpoint.export_generator(build_generator(model), model, weights, {"hr_size": 32})
-    generator, meta = checkpoint.load_generator(weights)
+    weights = tmp_path / GENERATOR_WEIGHTS
+    export_generator(build_generator(model), model, weights, {"hr_size": 32})
+    generator = load_generator(weights)
     out = tmp_path / "out"
-    args = predict_parser().parse_args(["-i", str(root), "-o", str(out)])
-    assert predictor.predict_folder(generator, meta, args) == 1
+    options = predict.PredictOptions(input=str(root), output=str(out))
+    assert predict.predict_folder(generator, options) == 1
     captured = capsys.readouterr()
     errors = captured.err.strip().splitlines()
     failed = [p for p in listed if EXPECTED[kind_of[p]] == "error"]

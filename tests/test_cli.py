@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import TINY_FLAGS
 from srgan.cli import predict_main, train_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_train_then_predict_end_to_end(tmp_path, tiny_flags, face_dir, capsys):
     # Five training faces are too few to hold any out, so validate on a named folder.
     assert train_main(tiny_flags + ["--epochs", "2", "--steps-per-epoch", "2",
-                                    "--pretrain-epochs", "1", "--quiet",
+                                    "--pretrain-epochs", "1", "--quiet", "--log-every", "2",
                                     "--val-data", str(face_dir), "--val-max-images", "1"]) == 0
     ckpt, results = tmp_path / "ckpt", tmp_path / "results"
     assert (ckpt / "generator.weights.h5").is_file() and (ckpt / "config.json").is_file()
@@ -30,6 +29,10 @@ def test_train_then_predict_end_to_end(tmp_path, tiny_flags, face_dir, capsys):
     for name in ("g_loss", "content_loss", "adv_loss", "d_loss", "d_real", "d_fake", "psnr"):
         assert f"gan/{name}" in scalars, name
     assert {"lr/generator", "lr/discriminator", "pretrain/g_loss"} <= scalars
+    # Step values every --log-every 2 generator steps: pretraining is steps 1-2, GAN 3-6.
+    assert [e.step for e in events.Tensors("pretrain/g_loss")] == [2]
+    assert [e.step for e in events.Tensors("gan/d_loss")] == [4, 6]
+    assert [e.step for e in events.Tensors("gan/epoch_d_loss")] == [4, 6]
     # Validation on the held-out file: every epoch of both phases, and the best generator.
     assert {"val/psnr", "val/ssim", "val/lpips", "val/bicubic_psnr", "val/bicubic_lpips"} <= scalars
     assert len((ckpt / "validation.csv").read_text().splitlines()) == 1 + 3
@@ -76,8 +79,14 @@ def test_predict_without_checkpoint_names_what_to_run(tmp_path, capsys):
     assert "\n" not in err and "python train.py" in err
 
 
-def test_scripts_are_thin_entry_points(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "predict.py"), "--weights",
-                          str(tmp_path / "none.weights.h5")], capture_output=True, text=True,
-                         cwd=tmp_path)
-    assert out.returncode == 2 and "python train.py" in out.stderr
+@pytest.mark.slow
+@pytest.mark.parametrize("script, argv, words", [
+    ("predict.py", ["--weights", "none.weights.h5"], "python train.py"),
+    ("evaluate.py", ["--data", ".", "--weights", "none.weights.h5"], "python train.py"),
+    ("train.py", ["--data", "empty"], "no images"),
+])
+def test_scripts_are_thin_entry_points(tmp_path, script, argv, words):
+    (tmp_path / "empty").mkdir()
+    out = subprocess.run([sys.executable, str(ROOT / script), *argv], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert out.returncode == 2 and words in out.stderr.strip().splitlines()[-1]

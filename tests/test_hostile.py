@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srgan import checkpoint
 from srgan.cli import predict_main
 from srgan.config import ModelConfig
-from srgan.models import build_generator
+from srgan.models.srresnet import build_generator
+from srgan.models.weights import GENERATOR_WEIGHTS, export_generator
 
-PRODUCT = sorted((Path(__file__).resolve().parents[1] / "srgan").glob("*.py"))
+PRODUCT = sorted((Path(__file__).resolve().parents[1] / "srgan").rglob("*.py"))
 UNSAFE = {"pickle.load", "pickle.loads", "pickle.Unpickler", "marshal.load",
           "marshal.loads", "yaml.load", "torch.load", "eval", "exec", "dill.load",
           "joblib.load", "shelve.open"}
@@ -38,29 +38,32 @@ def test_product_has_no_unsafe_deserialisation():
              if name in UNSAFE or (name.endswith("np.load") and any(
                  k.arg == "allow_pickle" for k in node.keywords))]
     assert found == []
-    # The one unpickler: backbones' numpy-only subclass, whose find_class refuses the rest.
+    # The one unpickler: vgg.py's numpy-only subclass, whose find_class refuses the rest.
     subclasses = [f"{p.name}:{node.name}" for p in PRODUCT
                   for node in ast.walk(ast.parse(p.read_text()))
                   if isinstance(node, ast.ClassDef)
                   and any(_dotted(b).endswith("Unpickler") for b in node.bases)]
-    assert subclasses == ["backbones.py:_ArrayUnpickler"]
+    assert subclasses == ["vgg.py:_ArrayUnpickler"]
 
 
-def test_full_model_loading_uses_safe_mode():
-    for p in PRODUCT:
-        for node, name in _calls(p):
-            if name.endswith("load_model"):
-                safe = {k.arg: k.value for k in node.keywords}.get("safe_mode")
-                assert isinstance(safe, ast.Constant) and safe.value is True, \
-                    f"{p.name}:{node.lineno}"
+def test_generators_are_loaded_as_weights_only():
+    """No full-model loading (which rebuilds whatever layers a file names) anywhere in the
+    product: generators are rebuilt from their JSON card and receive weights only."""
+    calls = [(p, node.lineno, name) for p in PRODUCT for node, name in _calls(p)]
+    full = [f"{p.name}:{line} {name}" for p, line, name in calls
+            if name.split(".")[-1] in ("load_model", "model_from_json", "model_from_config")]
+    assert full == []
+    loaders = {(p.name, name.split(".")[-1]) for p, _, name in calls
+               if name.endswith(".load_weights")}
+    assert loaders == {("weights.py", "load_weights")}
 
 
 @pytest.fixture
 def weights(tmp_path):
     model = ModelConfig(num_filters=8, num_blocks=1)
-    path = tmp_path / "model" / checkpoint.GENERATOR_WEIGHTS
+    path = tmp_path / "model" / GENERATOR_WEIGHTS
     path.parent.mkdir()
-    checkpoint.export_generator(build_generator(model), model, path, {"hr_size": 32})
+    export_generator(build_generator(model), model, path, {"hr_size": 32})
     return str(path)
 
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srgan import backbones, losses
 from srgan.config import Config, LossConfig
+from srgan.models import vgg
+from srgan.training import losses
 
 
 def test_content_loss_known_value():
@@ -38,9 +39,9 @@ def test_bce_values_for_both_heads():
 
 
 def test_auto_falls_back_to_offline_vgg16(monkeypatch):
-    monkeypatch.setattr(backbones, "vgg19_weights_available", lambda: False)
+    monkeypatch.setattr(vgg, "vgg19_weights_available", lambda: False)
     assert losses.resolve_backbone(LossConfig()) == "vgg16-offline"
-    monkeypatch.setattr(backbones, "vgg19_weights_available", lambda: True)
+    monkeypatch.setattr(vgg, "vgg19_weights_available", lambda: True)
     assert losses.resolve_backbone(LossConfig()) == "vgg19"
     assert losses.resolve_backbone(LossConfig(perceptual="auto", vgg_weights="w.h5")) == "vgg19"
 
@@ -72,8 +73,8 @@ def test_several_layers_add_their_weighted_losses():
 
 def test_vgg19_unavailable_is_one_clear_line(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(backbones, "vgg19_weights_available", lambda: False)
-    with pytest.raises(backbones.BackboneUnavailable) as err:
+    monkeypatch.setattr(vgg, "vgg19_weights_available", lambda: False)
+    with pytest.raises(vgg.BackboneUnavailable) as err:
         losses.build_perceptual(LossConfig(perceptual="vgg19", vgg_weights=str(tmp_path / "no.h5")))
     msg = str(err.value)
     assert "\n" not in msg and "vgg16-offline" in msg and "--vgg-weights" in msg

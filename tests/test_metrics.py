@@ -1,13 +1,18 @@
-"""Tests for srgan.metrics: PSNR, SSIM (skimage as oracle), Y conversion and LPIPS."""
+"""Tests for srgan.evaluation.metrics: PSNR, SSIM (BasicSR's formula as oracle), Y conversion
+and LPIPS (the published example values)."""
 
 import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
-from skimage.metrics import structural_similarity
+from PIL import Image
 
-from srgan.metrics import LPIPS, psnr, rgb_to_y, ssim
+from srgan.evaluation.metrics import LPIPS, psnr, rgb_to_y, ssim
+from srgan.pixels import to_unit_range
+
+LPIPS_EXAMPLES = Path(__file__).parent / "data" / "lpips"
 
 
 def _pair(shape=(40, 36, 3), seed=0):
@@ -72,26 +77,43 @@ def test_shape_mismatch_is_refused():
         psnr(np.zeros((8, 8, 3)), np.zeros((8, 9, 3)))
 
 
+def _basicsr_ssim(a, b):
+    """BasicSR's SSIM on one channel, written out: Gaussian 11x11 (sigma 1.5) 'valid'
+    filtering, population statistics, C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2."""
+    x = np.arange(11) - 5.0
+    g = np.exp(-x ** 2 / (2 * 1.5 ** 2))
+    g /= g.sum()
+
+    def filt(img):
+        h, w = img.shape
+        rows = sum(g[i] * img[i:h - 10 + i] for i in range(11))
+        return sum(g[i] * rows[:, i:w - 10 + i] for i in range(11))
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mu_a, mu_b = filt(a), filt(b)
+    var_a, var_b = filt(a * a) - mu_a ** 2, filt(b * b) - mu_b ** 2
+    cov = filt(a * b) - mu_a * mu_b
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    return np.mean((2 * mu_a * mu_b + c1) * (2 * cov + c2)
+                   / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2)))
+
+
 @pytest.mark.parametrize("crop_border", [0, 4])
-def test_ssim_matches_skimage(crop_border):
-    # skimage filters at full size with reflect padding, then averages only the interior at
-    # least 5 pixels (the window radius) from the border, where no padding is read: the same
-    # pixels as BasicSR's 'valid' filtering. Its Gaussian (sigma 1.5, truncate 3.5) is the
-    # same 11 taps, so the two agree to rounding error.
+def test_ssim_is_basicsr_ssim_per_channel(crop_border):
     a, b = _pair()
     c = crop_border
-    expected = structural_similarity(
-        a[c:a.shape[0] - c, c:a.shape[1] - c], b[c:b.shape[0] - c, c:b.shape[1] - c],
-        gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255,
-        channel_axis=-1)
+    crop = (slice(c, a.shape[0] - c), slice(c, a.shape[1] - c))
+    expected = np.mean([_basicsr_ssim(a[crop][..., k], b[crop][..., k]) for k in range(3)])
     assert ssim(a, b, crop_border=crop_border) == pytest.approx(expected, abs=1e-9)
+    assert ssim(a, b, crop_border=c, y_only=True) == pytest.approx(
+        _basicsr_ssim(rgb_to_y(a)[crop], rgb_to_y(b)[crop]), abs=1e-9)
 
 
-def test_ssim_y_only_matches_skimage_on_luma():
-    a, b = _pair()
-    expected = structural_similarity(rgb_to_y(a), rgb_to_y(b), gaussian_weights=True, sigma=1.5,
-                                     use_sample_covariance=False, data_range=255)
-    assert ssim(a, b, y_only=True) == pytest.approx(expected, abs=1e-9)
+def test_ssim_known_value_of_flat_images_uses_the_8_bit_range():
+    # Flat images: SSIM = (2 mu_a mu_b + C1) / (mu_a^2 + mu_b^2 + C1) with C1 = (0.01 * 255)^2.
+    a, b = np.full((16, 16), 100, np.uint8), np.full((16, 16), 120, np.uint8)
+    c1 = (0.01 * 255) ** 2
+    assert ssim(a, b) == pytest.approx((2 * 100 * 120 + c1) / (100 ** 2 + 120 ** 2 + c1))
     assert ssim(a, a) == pytest.approx(1.0)
 
 
@@ -115,8 +137,13 @@ def test_lpips_grows_with_blur(lpips):
     assert np.all(np.asarray(strong) > np.asarray(mild) + 0.05)
 
 
-def test_lpips_pinned_value(lpips):
-    # Computed once with this implementation (CPU, TF 2.21) on these patterns; the same code
-    # reproduces the published example (scripts/check_lpips.py: 0.5686 and 0.4217 against
-    # 0.569 and 0.422), so this pins the whole pipeline without needing the example images.
-    assert float(lpips(_pattern(0.0), _pattern(0.8))[0]) == pytest.approx(0.08375, abs=1e-4)
+@pytest.mark.parametrize("name, published", [("ex_p0.png", 0.569), ("ex_p1.png", 0.422)])
+def test_lpips_reproduces_the_published_example(lpips, name, published):
+    # The example patches and values of the LPIPS reference implementation (VGG, v0.1):
+    # tests/data/lpips/LICENSE names the source.
+    def load(file):
+        with Image.open(LPIPS_EXAMPLES / file) as img:
+            return to_unit_range(np.asarray(img.convert("RGB"))[None])
+
+    assert float(lpips(load("ex_ref.png"), load(name))[0]) == pytest.approx(published,
+                                                                            abs=0.002)

@@ -1,28 +1,32 @@
 """The shipped generators: they load with their cards, and they beat bicubic on faces
-that are in no training data. These fail when a weights file is missing or wrong."""
+that are in no training pipeline. These fail when a weights file is missing or wrong."""
 
 import json
 
 import numpy as np
 import pytest
 
-from srgan import checkpoint, data, files, inference, metrics, pretrained
+from srgan import io, pretrained
 from srgan.config import GENERATOR_FIELDS, ModelConfig
-from srgan.models import build_generator
+from srgan.data import pipeline
+from srgan.evaluation import metrics
+from srgan.inference.upscale import interpolate, upscale
+from srgan.models.srresnet import build_generator
+from srgan.models.weights import CARD_FORMAT, generator_json, load_generator
 
 
 @pytest.fixture(scope="module", params=sorted(pretrained.SHIPPED))
 def shipped(request):
     path = pretrained.resolve(request.param)
-    generator, card = checkpoint.load_generator(path)
-    return request.param, path, generator, card
+    generator = load_generator(path)
+    return request.param, path, generator.model, generator.card
 
 
 def test_each_shipped_file_loads_with_its_card_and_architecture(shipped):
     name, path, generator, card = shipped
     assert path.stat().st_size <= 10 * 1024 * 1024
-    raw = json.loads(checkpoint.generator_json(path).read_text())
-    assert raw["format"] == checkpoint.CARD_FORMAT and raw["name"] == pretrained.SHIPPED[name]
+    raw = json.loads(generator_json(path).read_text())
+    assert raw["format"] == CARD_FORMAT and raw["name"] == pretrained.SHIPPED[name]
     for key in ("training", "data", "licence", "validation"):
         assert raw.get(key), f"{path}: model card lacks {key!r}"
     assert "non-commercial" in raw["licence"]
@@ -36,18 +40,18 @@ def test_each_shipped_file_loads_with_its_card_and_architecture(shipped):
 def _sample_scores(generator):
     """PSNR-Y of the model and of bicubic on the built-in sample faces at 64 -> 256."""
     out = []
-    for path in data.sample_face_paths():
-        hr = data.prepare_hr(files.read_image(path), 256)
-        lr = data.degrade(hr, 4).numpy().astype(np.uint8)
+    for path in pipeline.sample_face_paths():
+        hr = pipeline.prepare_hr(io.read_image(path), 256)
+        lr = pipeline.degrade(hr, 4).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
-        sr = inference.upscale(generator, lr, 4)
+        sr = upscale(generator, lr, 4)
         out.append((metrics.psnr(sr, hr, crop_border=4, y_only=True),
-                    metrics.psnr(inference.interpolate(lr, 4), hr, crop_border=4, y_only=True)))
+                    metrics.psnr(interpolate(lr, 4), hr, crop_border=4, y_only=True)))
     return out
 
 
 def test_shipped_srresnet_beats_bicubic_on_the_sample_faces():
-    generator, _ = checkpoint.load_generator(pretrained.resolve("srresnet"))
+    generator = load_generator(pretrained.resolve("srresnet")).model
     scores = _sample_scores(generator)
     assert len(scores) == 2
     for model, bicubic in scores:

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srgan import checkpoint, training
 from srgan.config import ModelConfig
-from srgan.models import build_generator
-from srgan.schedules import GeneratorAverage, PhaseSchedule, ema_decay_at
+from srgan.models.srresnet import build_generator
+from srgan.models.weights import GENERATOR_WEIGHTS, load_generator
+from srgan.training.run import build_run, train
+from srgan.training.schedules import GeneratorAverage, PhaseSchedule, ema_decay_at
 
 
 def test_cosine_schedule_runs_from_rate_to_min_over_the_phase():
@@ -53,46 +54,43 @@ def test_generator_average_follows_the_formula():
     assert int(ema.updates.numpy()) == 2
 
 
-def test_a_changed_rate_applies_after_resume(tiny_cfg):
-    training.train(tiny_cfg, log=lambda m: None, verbose=0)
-    t = dataclasses.replace(tiny_cfg.train, epochs=2, g_lr=5e-5, lr_schedule="constant")
+def test_a_changed_rate_applies_after_resume(trained_copy):
+    t = dataclasses.replace(trained_copy.train, epochs=2, g_lr=5e-5, lr_schedule="constant")
     lines = []
-    model = training.train(dataclasses.replace(tiny_cfg, train=t), log=lines.append, verbose=0)
+    model = train(dataclasses.replace(trained_copy, train=t), log=lines.append, verbose=0)
     assert any(line.startswith("gan: generator learning rate 5e-05") for line in lines)
     assert float(model.g_optimizer.learning_rate) == pytest.approx(5e-5)
 
 
-def test_resume_restores_the_average_and_exports_it(tiny_cfg):
-    model = training.train(tiny_cfg, log=lambda m: None, verbose=0)
+def test_resume_restores_the_average_and_exports_it(trained_run, trained_copy):
+    _, model = trained_run
     avg = [w.numpy().copy() for w in model.inference_generator.weights]
     raw = [w.numpy().copy() for w in model.generator.weights]
     assert any(not np.array_equal(a, r) for a, r in zip(avg, raw))
-    resumed, state, _, average = training.build_run(tiny_cfg, log=lambda m: None)
+    resumed, state, _, average = build_run(trained_copy, log=lambda m: None)
     for a, b in zip(avg, average.average.weights):
         np.testing.assert_array_equal(a, b.numpy())
     assert int(average.updates.numpy()) == state.step == 2
-    exported, _ = checkpoint.load_generator(
-        f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}")
+    exported = load_generator(f"{trained_copy.train.checkpoint_dir}/{GENERATOR_WEIGHTS}").model
     x = np.random.default_rng(0).uniform(-1, 1, (1, 6, 6, 3)).astype(np.float32)
     np.testing.assert_allclose(exported(x), resumed.inference_generator(x), atol=1e-6)
 
 
-def test_init_from_loads_weights_and_refuses_another_architecture(tiny_cfg, tmp_path):
-    training.train(tiny_cfg, log=lambda m: None, verbose=0)
-    source = f"{tiny_cfg.train.checkpoint_dir}/{checkpoint.GENERATOR_WEIGHTS}"
-    t = dataclasses.replace(tiny_cfg.train, init_from=source, epochs=0,
+def test_init_from_loads_weights_and_refuses_another_architecture(trained_run, tmp_path):
+    cfg, _ = trained_run
+    source = f"{cfg.train.checkpoint_dir}/{GENERATOR_WEIGHTS}"
+    t = dataclasses.replace(cfg.train, init_from=source, epochs=0,
                             checkpoint_dir=str(tmp_path / "second"))
     lines = []
-    model, *_ = training.build_run(dataclasses.replace(tiny_cfg, train=t), log=lines.append)
-    loaded, _ = checkpoint.load_generator(source)
+    model, *_ = build_run(dataclasses.replace(cfg, train=t), log=lines.append)
+    loaded = load_generator(source).model
     for a, b in zip(loaded.weights, model.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert any(line.startswith("init: generator weights from") for line in lines)
-    wider = dataclasses.replace(tiny_cfg.model, num_filters=4)
+    wider = dataclasses.replace(cfg.model, num_filters=4)
     t = dataclasses.replace(t, checkpoint_dir=str(tmp_path / "third"))
     with pytest.raises(ValueError, match="num_filters 8 here 4"):
-        training.build_run(dataclasses.replace(tiny_cfg, model=wider, train=t),
-                           log=lambda m: None)
+        build_run(dataclasses.replace(cfg, model=wider, train=t), log=lambda m: None)
 
 
 def test_validation_and_saves_follow_step_counts(tiny_cfg, face_dir):
@@ -100,7 +98,7 @@ def test_validation_and_saves_follow_step_counts(tiny_cfg, face_dir):
     d = dataclasses.replace(tiny_cfg.data, val_data=str(face_dir), val_max_images=2)
     cfg = dataclasses.replace(tiny_cfg, train=t, data=d)
     lines = []
-    training.train(cfg, log=lines.append, verbose=0)
+    train(cfg, log=lines.append, verbose=0)
     csv = (tmp := cfg.train.checkpoint_dir) and open(f"{tmp}/validation.csv").read()
     steps = [int(row.split(",")[2]) for row in csv.splitlines()[1:]]
     assert steps == [2, 4]

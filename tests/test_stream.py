@@ -1,12 +1,13 @@
-"""srgan.stream: the training stream is a pure function of (seed, position)."""
+"""srgan.data.stream: the training stream is a pure function of (seed, position)."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from srgan import data, files, stream
+from srgan import io
 from srgan.config import DataConfig
+from srgan.data import pipeline, stream
 
 
 def _brute_advance(n, seed, start, good, bad):
@@ -49,16 +50,16 @@ def test_advance_with_every_file_bad_is_an_error():
 
 def test_dataset_resumed_at_a_position_yields_the_same_batches(face_dir):
     (face_dir / "broken.jpg").write_bytes(b"not a jpeg")  # shifts positions
-    paths = files.list_images(face_dir)
+    paths = io.list_images(face_dir)
     cfg = DataConfig(hr_size=32, crop=16, batch_size=2)
-    guard = data.DecodeGuard(len(paths), 10**6)
+    guard = pipeline.DecodeGuard(len(paths), 10**6)
     whole = [(lr.numpy(), hr.numpy()) for lr, hr in
-             data.make_dataset(paths, cfg, 4, 7, guard).take(6)]
+             pipeline.make_dataset(paths, cfg, 4, 7, guard).take(6)]
     bad = {paths.index(p) for p in map(Path, guard.bad)}
     assert bad == {paths.index(face_dir / "broken.jpg")}
     start = stream.advance(len(paths), 7, 0, 3 * cfg.batch_size, bad)
-    resumed = [(lr.numpy(), hr.numpy()) for lr, hr in data.make_dataset(
-        paths, cfg, 4, 7, data.DecodeGuard(len(paths), 10**6), start).take(3)]
+    resumed = [(lr.numpy(), hr.numpy()) for lr, hr in pipeline.make_dataset(
+        paths, cfg, 4, 7, pipeline.DecodeGuard(len(paths), 10**6), start).take(3)]
     for (lr_a, hr_a), (lr_b, hr_b) in zip(whole[3:], resumed):
         np.testing.assert_array_equal(hr_a, hr_b)
         np.testing.assert_array_equal(lr_a, lr_b)

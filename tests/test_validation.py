@@ -1,4 +1,4 @@
-"""Tests for srgan.validation: which files are held out, and what the callback writes."""
+"""Tests for srgan.training.validation: which files are held out, and what the callback writes."""
 
 import csv
 import dataclasses
@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from srgan import validation
-from srgan.metrics import LPIPS
+from srgan.evaluation.metrics import LPIPS
+from srgan.training import validation
 
 
 def _cfg(tiny_cfg, **changes):

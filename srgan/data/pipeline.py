@@ -1,0 +1,218 @@
+"""tf.data pipeline: file list -> decode -> CelebA-style HR -> bicubic LR -> flip -> batches.
+
+Every image becomes an (LR, HR) pair the same way, in training, sampling, predict and
+evaluation:
+
+1. centre square crop (CelebA's 178x218 faces lose their top and bottom margins);
+2. resize to ``hr_size`` with antialiased bicubic -> HR. When training on ``crop``
+   patches, only larger faces are resized (down to ``hr_size``): smaller ones keep their
+   native resolution, since an upscaled HR is itself blurred;
+3. optional random ``crop`` x ``crop`` HR patch (training only);
+4. LR = HR downscaled by ``1/scale`` with antialiased bicubic (:func:`degrade`).
+
+The bicubic kernel is TensorFlow's ``keyscubic`` (a = -0.5) widened by the scale factor
+when downscaling (``antialias=True``): the same kernel MATLAB's ``imresize`` uses, which
+is how the SRGAN paper and most SR benchmarks make LR images. HR and LR are rounded to
+8-bit levels, as a saved LR photo would be, then mapped to [-1, 1].
+
+Files are decoded inside the pipeline by Pillow (EXIF orientation, CMYK, 16-bit, palette,
+WebP) through ``tf.numpy_function``; only file names are held in memory.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from srgan import io
+from srgan.pixels import to_unit_range
+from srgan.config import DataConfig
+from srgan.data import stream
+
+
+def sample_face_paths() -> list[Path]:
+    """Public-domain portraits shipped by installed packages: the built-in sample faces.
+
+    matplotlib ships ``grace_hopper.jpg`` (US Navy photo) and scikit-image ships
+    ``astronaut.png`` (Eileen Collins, NASA).
+    """
+    import matplotlib
+
+    paths = [Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"]
+    try:
+        import skimage.data
+
+        paths.append(Path(skimage.data.__file__).parent / "astronaut.png")
+    except ImportError:
+        pass
+    return [p for p in paths if p.is_file()]
+
+
+def find_images(data_dir: str | Path, allow_samples: bool = True, log=print) -> list[Path]:
+    """Images under ``data_dir`` (recursive); when there are none, the sample faces if
+    ``allow_samples`` (the default ``data/`` folder), else a one-line error."""
+    data_dir = Path(data_dir)
+    found = io.list_images(data_dir) if data_dir.exists() or not allow_samples else []
+    if found:
+        log(f"data: {len(found)} images under {data_dir}")
+        return found
+    if not allow_samples:
+        raise FileNotFoundError(f"{data_dir}: no images (jpg, jpeg, png, bmp, webp) found")
+    samples = sample_face_paths()
+    if not samples:
+        raise FileNotFoundError(f"{data_dir}: no images found, and no built-in sample faces")
+    log(f"data: no images under {data_dir}; using the {len(samples)} built-in sample faces "
+        f"({', '.join(p.name for p in samples)})")
+    return samples
+
+
+class DecodeGuard:
+    """Counts undecodable files seen by the pipeline and stops the run when too many are bad.
+
+    Each bad file is reported once, on one line naming it and the reason. When every file
+    is bad, or more than ``max_bad_fraction`` of them, ``read`` raises
+    :class:`io.ImageError` (kept in ``self.error`` too, since TensorFlow wraps it).
+    """
+
+    def __init__(self, total: int, max_pixels: int, max_bad_fraction: float = 1.0):
+        self.total, self.max_pixels, self.max_bad_fraction = total, max_pixels, max_bad_fraction
+        self.bad: dict[str, str] = {}
+        self.error: Optional[io.ImageError] = None
+        self._lock = threading.Lock()
+
+    def read(self, path: bytes) -> tuple[np.ndarray, bool]:
+        """``tf.numpy_function`` body: ``path -> (uint8 (H, W, 3), ok)``."""
+        name = path.decode()
+        try:
+            return io.read_image(Path(name), max_pixels=self.max_pixels), True
+        except io.ImageError as e:
+            with self._lock:
+                if name not in self.bad:
+                    self.bad[name] = str(e)
+                    print(f"warning: skipping {e}", file=sys.stderr)
+                self._check(name)
+            return np.zeros((1, 1, 3), np.uint8), False
+
+    def _check(self, name: str) -> None:
+        n = len(self.bad)
+        if n >= self.total:
+            self.error = io.ImageError(f"{name}: no usable images: all {n} files failed")
+        elif n > self.max_bad_fraction * self.total:
+            self.error = io.ImageError(
+                f"{name}: too many bad images: {n} of {self.total} files could not be "
+                f"decoded, more than --max-bad-fraction {self.max_bad_fraction:g} allows "
+                f"(each is named above; --max-bad-fraction 1 skips them all)")
+        if self.error:
+            raise self.error
+
+
+def _resize(img, height, width):
+    out = tf.image.resize(img, [height, width], method="bicubic", antialias=True)
+    return tf.round(tf.clip_by_value(out, 0.0, 255.0))
+
+
+def prepare_hr(image, hr_size: int, crop: Optional[int] = None):
+    """``(H, W, C)`` uint8 -> ``(S, S, C)`` float32 in [0, 255]: centre square crop,
+    antialiased bicubic resize, rounded to 8-bit levels.
+
+    ``S`` is ``hr_size``; with ``crop`` it is the square's own side clipped to
+    ``[crop, hr_size]``, so faces are only shrunk (or grown up to the crop size).
+    """
+    image = tf.cast(image, tf.float32)
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    s = tf.minimum(h, w)
+    square = image[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    if crop is None:
+        return _resize(square, hr_size, hr_size)
+    side = tf.clip_by_value(s, crop, hr_size)
+    return tf.cond(tf.equal(side, s), lambda: square, lambda: _resize(square, side, side))
+
+
+def degrade(hr, scale: int):
+    """The one LR degradation: antialiased bicubic ``x1/scale``, rounded to 8-bit levels.
+
+    ``hr``: ``(H, W, C)`` or ``(B, H, W, C)`` float in [0, 255], H and W multiples of
+    ``scale`` -> ``(H/scale, W/scale, C)`` float32 in [0, 255].
+    """
+    shape = tf.shape(hr)
+    return _resize(tf.cast(hr, tf.float32), shape[-3] // scale, shape[-2] // scale)
+
+
+def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=None):
+    """uint8 image -> ``(lr (s/scale, s/scale, 3), hr (s, s, 3))`` in [-1, 1], s = crop or hr_size.
+
+    With ``seed`` (a stateless seed ``(2,)``, :func:`srgan.data.stream.element_seed`) training
+    augmentation is applied, drawn from ``seed`` alone: the HR ``crop`` patch is taken at
+    a random place (else the centre) and both are flipped left-right with probability 1/2.
+    """
+    hr = prepare_hr(image, hr_size, crop)
+    if seed is None:
+        if crop:
+            hr = tf.image.resize_with_crop_or_pad(hr, crop, crop)
+        return to_unit_range(degrade(hr, scale)), to_unit_range(hr)
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    if crop:
+        hr = tf.image.stateless_random_crop(hr, [crop, crop, 3], crop_seed)
+    hr = tf.image.stateless_random_flip_left_right(hr, flip_seed)
+    return to_unit_range(degrade(hr, scale)), to_unit_range(hr)
+
+
+def make_dataset(paths: Sequence[Path], cfg: DataConfig, scale: int, seed: int,
+                 guard: DecodeGuard, start: int = 0) -> tf.data.Dataset:
+    """Endless, shuffled training batches ``(lr (B, h, w, 3), hr (B, H, W, 3))``.
+
+    File order and augmentation are a pure function of ``(seed, position)``
+    (:mod:`srgan.data.stream`), so the batches from position ``start`` on are those an
+    uninterrupted run sees there; skipping to ``start`` decodes nothing. Decodes and
+    prepares in parallel (order kept), drops files that fail to decode (``guard`` reports
+    them), batches with ``drop_remainder`` (a static batch size suits XLA and
+    tf.distribute) and prefetches.
+    """
+    size = cfg.crop or cfg.hr_size
+    names = tf.constant([str(p) for p in paths])
+
+    def load(position, index):
+        image, ok = tf.numpy_function(guard.read, [tf.gather(names, index)],
+                                      [tf.uint8, tf.bool], stateful=False)
+        image.set_shape([None, None, 3])
+        return position, image, ok
+
+    ds = stream.positions(len(paths), seed, start)
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.filter(lambda position, image, ok: ok)
+    ds = ds.map(lambda position, image, ok: make_pair(
+        image, cfg.hr_size, scale, cfg.crop, stream.element_seed(seed, position)),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(cfg.batch_size, drop_remainder=True)
+    ds = ds.map(lambda lr, hr: (tf.ensure_shape(lr, [None, size // scale, size // scale, 3]),
+                                tf.ensure_shape(hr, [None, size, size, 3])))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def load_samples(paths: Sequence[Path], count: int, hr_size: int, scale: int,
+                 max_pixels: int) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """A fixed set of whole faces for triptychs: the first ``count`` decodable ``paths``.
+
+    Returns ``lr (N, hr/scale, hr/scale, 3)``, ``hr (N, hr, hr, 3)`` in [-1, 1] and the
+    paths used. No randomness, so samples are comparable across epochs and runs.
+    """
+    lrs, hrs, used = [], [], []
+    for path in paths:
+        if len(used) == count:
+            break
+        try:
+            image = io.read_image(path, max_pixels=max_pixels)
+        except io.ImageError:
+            continue
+        lr, hr = make_pair(image, hr_size, scale)
+        lrs.append(lr.numpy())
+        hrs.append(hr.numpy())
+        used.append(path)
+    if not used:
+        raise io.ImageError(f"{paths[0] if paths else '(none)'}: no decodable sample image")
+    return np.stack(lrs), np.stack(hrs), used

@@ -1,0 +1,226 @@
+"""Quality against interpolation baselines: PSNR/SSIM (RGB and Y) and LPIPS, per image.
+
+How ``evaluate.py`` (and the validation during training) scores an image:
+
+1. HR: prepared as in training (centre square, antialiased bicubic to ``hr_size``:
+   :func:`srgan.data.pipeline.prepare_hr`), or with ``full_image`` the whole image, its right and
+   bottom edges cropped to a multiple of ``scale`` (BasicSR's ``mod_crop``).
+2. LR: the training degradation, :func:`srgan.data.pipeline.degrade`, rounded to 8-bit levels.
+3. Candidates from that LR: the generator (``sr``, :func:`srgan.inference.upscale.upscale`) and
+   ``nearest``, ``bilinear``, ``bicubic`` upscaling (:func:`srgan.inference.upscale.interpolate`),
+   all rounded to uint8 as saved images would be.
+4. Against HR: PSNR and SSIM on RGB and on BT.601 Y with ``scale`` pixels cropped at each
+   border, in float64 (the SR papers' and BasicSR's convention,
+   :mod:`srgan.evaluation.metrics`), and LPIPS (VGG, v0.1) on the whole image.
+
+:func:`run` takes an :class:`EvaluateOptions`; ``evaluate.py`` builds it from its flags.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from srgan import io
+from srgan.config import KEEP_BEST, DataConfig, flag
+from srgan.data import pipeline
+from srgan.evaluation import figures, metrics, report
+from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
+from srgan.models.weights import Generator
+from srgan.pixels import to_unit_range
+
+METHODS = INTERPOLATIONS + ("sr",)
+METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "lpips")
+# How "SR beats bicubic" is measured for ranking: metric, and +1 when higher is better.
+GAIN = {"psnr": ("psnr_y", 1.0), "lpips": ("lpips", -1.0)}
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """Which images are scored and how, and where the reports go."""
+
+    data: str = flag(help="folder of HR images, searched recursively")
+    output: str = flag("results/eval", flags=("-o", "--output"), help="output folder")
+    full_image: bool = flag(False, help="keep whole images (cropped to a multiple of the "
+                            "scale) instead of preparing faces as in training")
+    hr_size: Optional[int] = flag(None, help="HR side without --full-image (default: the "
+                                  "generator's training size)")
+    rank_by: str = flag("lpips", choices=KEEP_BEST, help="what orders the contact sheet: "
+                        "SR's gain over bicubic in this metric")
+    sheet_rows: int = flag(3, help="best and worst images each on the contact sheet")
+    tile: Optional[int] = flag(None, help="run the generator on LR tiles of this size "
+                               "(bounds memory)")
+    max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
+
+
+def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
+            max_pixels: int) -> np.ndarray:
+    """Reads ``path`` and returns its uint8 HR ``(H, W, 3)``: ``(hr_size, hr_size, 3)`` as in
+    training, or with ``full_image`` the whole image cropped to multiples of ``scale``."""
+    image = io.read_image(path, max_pixels=max_pixels)
+    if not full_image:
+        return pipeline.prepare_hr(image, hr_size).numpy().astype(np.uint8)
+    h, w = image.shape[:2]
+    h, w = h - h % scale, w - w % scale
+    smallest = max(16, metrics.SSIM_WINDOW + 2 * scale)  # LPIPS's VGG; SSIM after the crop
+    if min(h, w) < smallest:
+        raise io.ImageError(path, f"{w}x{h} after cropping to multiples of {scale} is "
+                            f"too small to evaluate (needs {smallest} px a side)")
+    return image[:h, :w]
+
+
+def candidates(hr: np.ndarray, scale: int, generator, tile: Optional[int] = None
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The LR of ``hr`` and every upscaled candidate.
+
+    Args:
+        hr: uint8 ``(H, W, 3)``, H and W multiples of ``scale``.
+        generator: the trained generator (see :func:`srgan.inference.upscale.upscale`).
+        tile: optional LR tile size for the generator.
+
+    Returns:
+        ``lr`` uint8 ``(H/scale, W/scale, 3)`` and ``{method: uint8 (H, W, 3)}`` for
+        :data:`METHODS`.
+    """
+    lr = pipeline.degrade(hr, scale).numpy().astype(np.uint8)
+    outs = {m: interpolate(lr, scale, m) for m in INTERPOLATIONS}
+    outs["sr"] = upscale(generator, lr, scale, tile=tile)
+    return lr, outs
+
+
+def pixel_scores(out: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, float]:
+    """PSNR (dB) and SSIM on Y and on RGB, ``scale`` border pixels cropped, float64."""
+    return {f"{name}_{space}": fn(out, hr, crop_border=scale, y_only=space == "y")
+            for space in ("y", "rgb") for name, fn in (("psnr", metrics.psnr),
+                                                       ("ssim", metrics.ssim))}
+
+
+def lpips_distances(lpips: Optional[metrics.LPIPS], outs: np.ndarray, hrs: np.ndarray,
+                    batch: int = 8) -> np.ndarray:
+    """LPIPS of uint8 ``outs`` against ``hrs``, both ``(N, H, W, 3)``, ``batch`` at a time.
+
+    Returns ``(N,)`` float64; NaN when ``lpips`` is None (LPIPS unavailable).
+    """
+    if lpips is None:
+        return np.full(len(outs), np.nan)
+    return np.concatenate([
+        np.asarray(lpips(to_unit_range(outs[i:i + batch]), to_unit_range(hrs[i:i + batch])),
+                   np.float64)
+        for i in range(0, len(outs), batch)])
+
+
+def score_image(hr: np.ndarray, outs: dict[str, np.ndarray], scale: int,
+                lpips: Optional[metrics.LPIPS]) -> dict[str, dict[str, float]]:
+    """``{method: {metric: value}}`` for every candidate in ``outs`` against ``hr``."""
+    return {method: {**pixel_scores(out, hr, scale),
+                     "lpips": float(lpips_distances(lpips, out[None], hr[None])[0])}
+            for method, out in outs.items()}
+
+
+def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
+                    hr_size: Optional[int],
+                    lpips: Optional[metrics.LPIPS], options: EvaluateOptions,
+                    log: Callable[[str], None] = print) -> tuple[list[dict], list[str]]:
+    """Scores every image; an image that fails gets one line on stderr and is skipped.
+
+    ``hr_size`` is the HR side when ``options.full_image`` is off. Returns
+    ``(results, failures)``: per image ``{"image": relative name, "path", "width",
+    "height", "scores": {method: {metric: value}}}``, and the one-line failure reasons.
+    """
+    results, failures = [], []
+    for i, path in enumerate(paths, 1):
+        name = path.relative_to(root).as_posix() if root.is_dir() else path.name
+        try:
+            hr = load_hr(path, scale, hr_size, options.full_image, options.max_pixels)
+            scores = score_image(hr, candidates(hr, scale, generator, options.tile)[1], scale,
+                                 lpips)
+        except (io.ImageError, ValueError) as e:
+            failures.append(str(e) if isinstance(e, io.ImageError) else f"{path}: {e}")
+            print(f"error: {failures[-1]}", file=sys.stderr)
+            continue
+        results.append({"image": name, "path": str(path), "width": hr.shape[1],
+                        "height": hr.shape[0], "scores": scores})
+        sr, bic = scores["sr"], scores["bicubic"]
+        log(f"[{i}/{len(paths)}] {name}: PSNR-Y {sr['psnr_y']:.2f} (bicubic "
+            f"{bic['psnr_y']:.2f}), LPIPS {sr['lpips']:.4f} (bicubic {bic['lpips']:.4f})")
+    return results, failures
+
+
+def summarize(results: list[dict]) -> dict[str, dict[str, float]]:
+    """Means over images: ``{method: {metric: mean}}``."""
+    return {m: {k: float(np.mean([r["scores"][m][k] for r in results])) for k in METRICS}
+            for m in METHODS}
+
+
+def gain(result: dict, by: str) -> float:
+    """How much SR beats bicubic on one image: PSNR-Y difference (dB) for ``psnr``,
+    bicubic minus SR LPIPS for ``lpips``; positive means SR is better."""
+    metric, sign = GAIN[by]
+    return sign * (result["scores"]["sr"][metric] - result["scores"]["bicubic"][metric])
+
+
+def contact_rows(results: list[dict], by: str, count: int) -> list[tuple[str, dict]]:
+    """The ``count`` images where SR gains most over bicubic and the ``count`` where it
+    gains least (no image twice), as ``(label, result)``, best first."""
+    ranked = sorted(results, key=lambda r: gain(r, by), reverse=True)
+    count = min(count, (len(ranked) + 1) // 2)
+    picked = [("best", r) for r in ranked[:count]] + [
+        ("worst", r) for r in ranked[max(count, len(ranked) - count):]]
+    unit = " dB" if by == "psnr" else ""
+    return [(f"{kind}: {r['image']}\n{by} gain {gain(r, by):+.3f}{unit}", r)
+            for kind, r in picked]
+
+
+def run(generator: Generator, options: EvaluateOptions) -> int:
+    """What ``evaluate.py`` does; returns 1 when an image failed, else 0.
+
+    Writes into ``options.output``: ``per_image.csv``, ``summary.csv``, ``results.json``,
+    ``summary.md``, ``sr_vs_bicubic.png`` and ``contact_sheet.png``; prints the table.
+
+    Raises:
+        FileNotFoundError: no images under ``options.data``.
+        ValueError: no image could be scored, or no HR size is known (neither
+            ``options.hr_size`` nor the generator's card gives one, without ``full_image``).
+    """
+    scale = generator.scale
+    hr_size = options.hr_size or generator.hr_size
+    if hr_size is None and not options.full_image:
+        raise ValueError(f"{generator.path}: its model card has no hr_size; pass --hr-size "
+                         f"or --full-image")
+    out_dir = io.check_writable_dir(Path(options.output))
+    root = Path(options.data)
+    paths = io.list_images(root)
+    if not paths:
+        raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
+    lpips = metrics.LPIPS()
+    results, failures = evaluate_folder(paths, root, generator.model, scale, hr_size, lpips,
+                                        options)
+    if not results:
+        raise ValueError(f"{root}: none of the {len(paths)} images could be evaluated")
+    settings = {"data": str(root), "model": str(generator.path), "scale": scale,
+                "hr": "whole image, cropped to a multiple of the scale" if options.full_image
+                else f"centre square resized to {hr_size} (as in training)",
+                "crop_border": scale, "images": len(results), "failed": failures}
+    summary = summarize(results)
+    print(report.table(summary, results, settings))
+    written = report.write_reports(out_dir, results, summary, settings)
+    per_image = {m: {k: [r["scores"][m][k] for r in results] for k in ("psnr_y", "lpips")}
+                 for m in ("bicubic", "sr")}
+    figure = figures.sr_vs_bicubic_figure(per_image["bicubic"], per_image["sr"],
+                                          f"{root.name}: SR vs bicubic, x{scale}")
+    written.append(io.atomic_write_bytes(
+        io.safe_output_path(out_dir, "sr_vs_bicubic.png"), figures.png_bytes(figure)))
+    rows = []
+    for label, r in contact_rows(results, options.rank_by, options.sheet_rows):
+        hr = load_hr(Path(r["path"]), scale, hr_size, options.full_image, options.max_pixels)
+        lr, outs = candidates(hr, scale, generator.model, options.tile)
+        rows.append((label, [lr, outs["bicubic"], outs["sr"], hr]))
+    written.append(io.atomic_write_bytes(
+        io.safe_output_path(out_dir, "contact_sheet.png"),
+        figures.png_bytes(figures.contact_sheet_figure(rows))))
+    print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+    return 1 if failures else 0

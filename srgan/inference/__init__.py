@@ -1,0 +1,1 @@
+"""Using a trained generator: tiled upscaling of one image, and what ``predict.py`` does."""

