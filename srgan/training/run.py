@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 from srgan import io, pretrained
-from srgan.config import GENERATOR_FIELDS, Config, DataConfig, save_config
+from srgan.config import Config, DataConfig, save_config
 from srgan.data import pipeline, stream
 from srgan.models.discriminator import build_discriminator
 from srgan.models.srresnet import build_generator, copy_weights
@@ -27,7 +27,7 @@ from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS, exp
 from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
                             validation)
 from srgan.training.gan import SRGAN
-from srgan.training.schedules import GeneratorAverage, PhaseSchedule
+from srgan.training.schedules import GeneratorAverage, PhaseSchedule, set_schedules
 
 
 def _read_run_config(config_path: Path) -> dict:
@@ -70,50 +70,6 @@ def _check_same_model(cfg: Config, config_path: Path) -> None:
                          f"({changes}); use another --checkpoint-dir")
 
 
-def _generator_arch(model_cfg) -> dict:
-    return {k: getattr(model_cfg, k) for k in GENERATOR_FIELDS}
-
-
-def init_weights_path(cfg: Config, log: Callable[[str], None] = print) -> Optional[Path]:
-    """The generator weights a fresh run starts from (``--init-from``), or None.
-
-    Unset: the shipped SRResNet when the run has no pre-training phase (so ``train.py
-    --epochs N`` is the paper's GAN stage, started from a trained SRResNet) and its
-    architecture matches this run's; otherwise none, with a line saying why.
-
-    Raises:
-        FileNotFoundError, ValueError: a named file that is missing, or whose
-            architecture differs from this run's.
-    """
-    t = cfg.train
-    if t.init_from == "none":
-        return None
-    if t.init_from is None:
-        path = pretrained.shipped_path("srresnet")
-        if t.pretrain_epochs > 0:
-            return None
-        if not path.is_file():
-            log(f"init: {path} not found; the generator starts from random weights")
-            return None
-        _, arch = read_card(path)
-        if _generator_arch(arch) != _generator_arch(cfg.model):
-            log(f"init: the shipped SRResNet's architecture differs from this run's; the "
-                f"generator starts from random weights (--init-from PATH to choose)")
-            return None
-        return path
-    path = pretrained.resolve(t.init_from)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: --init-from names no such file")
-    _, arch = read_card(path)
-    theirs, ours = _generator_arch(arch), _generator_arch(cfg.model)
-    if theirs != ours:
-        diff = ", ".join(f"{k} {theirs[k]!r} here {ours[k]!r}" for k in ours
-                         if theirs[k] != ours[k])
-        raise ValueError(f"{path}: its generator differs from this run's ({diff}); "
-                         f"pass matching model flags or --init-from none")
-    return path
-
-
 def build_run(cfg: Config, log: Callable[[str], None] = print):
     """Build networks, optimizers and state for ``cfg``; restore the newest checkpoint,
     or on a fresh run load ``--init-from`` weights.
@@ -152,7 +108,7 @@ def build_run(cfg: Config, log: Callable[[str], None] = print):
             f"pretrain epochs {int(state.pretrain_epochs.numpy())}/{t.pretrain_epochs}, "
             f"GAN epochs {int(state.gan_epochs.numpy())}/{t.epochs}")
     else:
-        init = init_weights_path(cfg, log)
+        init = pretrained.init_weights_path(cfg, log)
         if init is not None:
             copy_weights(load_generator(init).model, generator)
             log(f"init: generator weights from {init}")
@@ -163,32 +119,6 @@ def build_run(cfg: Config, log: Callable[[str], None] = print):
                   t.pixel_loss, average.average if average is not None else None,
                   cfg.loss.pixel_weight)
     return model, state, perceptual, average
-
-
-def set_schedules(cfg: Config, state, phase: str, steps_per_epoch: int,
-                  log: Callable[[str], None] = print) -> None:
-    """Give both optimizers the ``phase``'s learning-rate schedule, from the config.
-
-    A phase that starts now records its first step in ``state.phase_start``; a resumed
-    one keeps the recorded one, so the schedule continues where it was, at the rates the
-    config gives now. Prints the generator's rate in force.
-    """
-    t = cfg.train
-    if int(state.epoch_step.numpy()) == 0 and int(
-            (state.pretrain_epochs if phase == "pretrain" else state.gan_epochs).numpy()) == 0:
-        state.phase_start.assign(state.step)
-    epochs = t.pretrain_epochs if phase == "pretrain" else t.epochs
-    total = epochs * steps_per_epoch
-    g_rate = t.pretrain_lr if phase == "pretrain" else t.g_lr
-    start = state.phase_start
-    state.g_optimizer.learning_rate = PhaseSchedule(g_rate, t.lr_schedule, total, start,
-                                                    t.lr_min_ratio)
-    # The discriminator trains in the GAN phase only: its own step count is the phase's.
-    state.d_optimizer.learning_rate = PhaseSchedule(t.d_lr, t.lr_schedule, total, 0,
-                                                    t.lr_min_ratio)
-    now = float(state.g_optimizer.learning_rate)
-    log(f"{phase}: generator learning rate {g_rate:g}, {t.lr_schedule} over {total} steps "
-        f"from step {int(start.numpy())}; {now:.3g} at step {state.step}")
 
 
 def _stream_position(paths, seed: int, batch_size: int, state, guard) -> Callable[[], int]:

@@ -10,14 +10,20 @@ variable that the checkpoint restores over the new value).
 * ``step``: the rate, then a tenth of it from halfway (the SRGAN paper: 1e-4 for 1e5
   updates, then 1e-5 for 1e5 more);
 * ``constant``: the rate throughout.
+
+:func:`set_schedules` gives both optimizers their phase's schedule at the start of each
+phase.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import keras
 import tensorflow as tf
+
+from srgan.config import Config
 
 
 class PhaseSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -97,3 +103,29 @@ class GeneratorAverage:
         for avg, w in self._pairs:
             avg.assign(d * avg + (1.0 - d) * tf.cast(w, avg.dtype))
         self.updates.assign_add(1)
+
+
+def set_schedules(cfg: Config, state, phase: str, steps_per_epoch: int,
+                  log: Callable[[str], None] = print) -> None:
+    """Give both optimizers the ``phase``'s learning-rate schedule, from the config.
+
+    A phase that starts now records its first step in ``state.phase_start``; a resumed
+    one keeps the recorded one, so the schedule continues where it was, at the rates the
+    config gives now. Prints the generator's rate in force.
+    """
+    t = cfg.train
+    if int(state.epoch_step.numpy()) == 0 and int(
+            (state.pretrain_epochs if phase == "pretrain" else state.gan_epochs).numpy()) == 0:
+        state.phase_start.assign(state.step)
+    epochs = t.pretrain_epochs if phase == "pretrain" else t.epochs
+    total = epochs * steps_per_epoch
+    g_rate = t.pretrain_lr if phase == "pretrain" else t.g_lr
+    start = state.phase_start
+    state.g_optimizer.learning_rate = PhaseSchedule(g_rate, t.lr_schedule, total, start,
+                                                    t.lr_min_ratio)
+    # The discriminator trains in the GAN phase only: its own step count is the phase's.
+    state.d_optimizer.learning_rate = PhaseSchedule(t.d_lr, t.lr_schedule, total, 0,
+                                                    t.lr_min_ratio)
+    now = float(state.g_optimizer.learning_rate)
+    log(f"{phase}: generator learning rate {g_rate:g}, {t.lr_schedule} over {total} steps "
+        f"from step {int(start.numpy())}; {now:.3g} at step {state.step}")
