@@ -11,10 +11,10 @@ Prints, and writes to ``--output`` (default ``results/bench.txt``):
 * the tf.data pipeline (decode, crop, resize, LR, flip) against what a train step consumes;
 * a profile of the GAN step by part; ``--jit`` and ``--mixed-precision`` against neither;
   the step with Keras's stock convolutions, with the paper's global discriminator head,
-  and seed 003's design as written (``nearest``, stock convolutions);
+  and the original Keras SRGAN design as written (``nearest``, stock convolutions);
 * the peak RSS of each case, each in a fresh process.
 
-Each case runs for the paper's sub-pixel generator and seed 003's ``nearest`` variant,
+Each case runs for the paper's sub-pixel generator and the original Keras SRGAN code's ``nearest`` variant,
 interleaved step by step in one process, with the ratio between them. A time is the best
 of ``--steps`` runs after a warm-up: the run least disturbed by other processes. The
 perceptual network is VGG19 to ``block5_conv4`` with random weights (the paper's cost).

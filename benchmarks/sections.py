@@ -126,12 +126,12 @@ def flags(report, args, sizes, batch: int) -> None:
 def ablation(report, args, sizes, batch: int) -> None:
     """What the speed choices gain: the GAN step as shipped, with Keras's stock convolutions
     instead of :mod:`srgan.models.layers`, and with the paper's global discriminator head; and
-    seed 003's design as it was written (``nearest``, stock convolutions)."""
+    the original Keras SRGAN design as it was written (``nearest``, stock convolutions)."""
     global_head = dataclasses.replace(sizes, model={**sizes.model, "disc_head": "global"})
     choices = {"as shipped": ("subpixel", sizes, False),
                "stock Keras Conv2D (no srgan.models.layers)": ("subpixel", sizes, True),
                "global discriminator head (the paper's)": ("subpixel", global_head, False),
-               "nearest with stock Conv2D (seed 003 as written)": ("nearest", sizes, True)}
+               "nearest with stock Conv2D (original Keras SRGAN design)": ("nearest", sizes, True)}
     cases = {}
     for name, (variant, case_sizes, stock) in choices.items():
         with stock_convs() if stock else contextlib.nullcontext():  # at trace time

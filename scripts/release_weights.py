@@ -75,7 +75,11 @@ def main(argv=None) -> int:
     evaluations = []
     for path in args.eval:
         record = json.loads(Path(path).read_text())
-        evaluations.append({"settings": record["settings"], "summary": record["summary"]})
+        settings = dict(record["settings"])
+        for key in ("data", "model"):  # names, not this machine's paths
+            if key in settings:
+                settings[key] = Path(str(settings[key])).name
+        evaluations.append({"settings": settings, "summary": record["summary"]})
     if evaluations:
         extra["evaluation"] = evaluations
     out = Path(args.out_dir) / f"{args.name}.weights.h5"

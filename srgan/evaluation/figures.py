@@ -19,7 +19,7 @@ TRIPTYCH_TITLES = ("Low-resolution", "Generated", "Original")
 
 
 def triptych_figure(lr, sr, hr, suptitle: str = "") -> Figure:
-    """Three panels titled Low-resolution | Generated | Original (seed 003's layout).
+    """Three panels titled Low-resolution | Generated | Original (the original Keras SRGAN code's layout).
 
     Args:
         lr: ``(h, w, 3)``; sr, hr: ``(H, W, 3)``; uint8, or float in [-1, 1]. The LR panel

@@ -91,7 +91,7 @@ def upsample(x, mode: str, num_filters: int, name: str, fast: bool = True):
 
     ``subpixel``: conv3x3 to 4F, depth_to_space(2), PReLU; F' = F (the paper).
     ``nearest``: UpSampling2D(2), conv3x3 with 256 filters at the doubled size, ReLU;
-    F' = 256 (seed 003). Its conv runs on 4x the pixels, hence several times slower.
+    F' = 256 (the original Keras SRGAN code). Its conv runs on 4x the pixels, hence several times slower.
     """
     conv = _conv(fast)
     if mode == "subpixel":

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import time
 
 import keras
 import numpy as np
@@ -99,7 +98,7 @@ class TriptychCallback(keras.callbacks.Callback):
 class CheckpointCallback(keras.callbacks.Callback):
     """Saves the whole state and exports G at the end of every epoch, every ``every``
     generator steps, and mid-epoch when a stop was requested (Ctrl-C, SIGTERM), which then
-    ends training. Each save adds the wall time since the last one to ``state.seconds``.
+    ends training. Each save first brings ``state.seconds`` up to date (``state.tick()``).
 
     A save records the epochs done, the batches done in the unfinished epoch (0 at an
     epoch end) and in all, and the data-stream position, so a resumed run continues
@@ -123,17 +122,11 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.state, self.epochs_done, self.export, self.log = state, epochs_done, export, log
         self.position, self.stop, self.every = position, stop, every
         self.before = self.seen = 0  # batches of this epoch done before this fit, in it
-        self.clock = time.monotonic()
-
-    def on_train_begin(self, logs=None):
-        self.clock = time.monotonic()
 
     def _save(self, epoch_step: int) -> str:
         self.state.epoch_step.assign(epoch_step)
         self.state.data_position.assign(self.position())
-        now = time.monotonic()
-        self.state.seconds.assign_add(now - self.clock)
-        self.clock = now
+        self.state.tick()
         path = self.state.save()
         self.export()
         self.log(f"saved {path} (step {self.state.step})")

@@ -65,6 +65,7 @@ class TrainingState:
         # there) and the training time so far, in seconds.
         self.phase_start = _counter()
         self.seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self._clock = time.monotonic()
         extra = {"ema_generator": average.average, "ema_updates": average.updates} \
             if average is not None else {}
         self.checkpoint = tf.train.Checkpoint(
@@ -79,6 +80,14 @@ class TrainingState:
             (state_dir / "checkpoint").replace(state_dir / "checkpoint.damaged")
             self.manager = tf.train.CheckpointManager(self.checkpoint, state_dir, keep)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+
+    def tick(self) -> float:
+        """Add the wall time since the last tick (or since this state was built) to
+        ``seconds``; returns the training time so far, in seconds."""
+        now = time.monotonic()
+        self.seconds.assign_add(now - self._clock)
+        self._clock = now
+        return float(self.seconds.numpy())
 
     @property
     def step(self) -> int:

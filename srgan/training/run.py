@@ -179,7 +179,7 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
     def export(name: str = GENERATOR_WEIGHTS, **extra):
         card = {"hr_size": d.hr_size, "perceptual": perceptual.describe(),
                 "training": {"step": state.step, "phase": model.phase,
-                             "hours": round(float(state.seconds.numpy()) / 3600, 3),
+                             "hours": round(state.tick() / 3600, 3),
                              "hardware": hardware, "data": list(d.data_dirs),
                              "crop": d.crop, "batch_size": d.batch_size,
                              "pixel_loss": t.pixel_loss, "ema_decay": t.ema_decay,
