@@ -25,6 +25,7 @@ KEEP_BEST = ("lpips", "psnr")
 PIXEL_LOSSES = ("l1", "mse")
 LR_SCHEDULES = ("cosine", "step", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
+DEGRADATIONS = ("bicubic", "realesrgan")
 
 
 def flag(default: Any = dataclasses.MISSING, *, help: str, **more) -> Any:
@@ -62,6 +63,12 @@ class DataConfig:
                                    "one training file in ten, see srgan.training.validation)")
     val_max_images: int = flag(16, help="at most this many validation images, whole faces "
                                "at hr_size")
+    degradation: str = flag("bicubic", choices=DEGRADATIONS, help="how training LR is made "
+                            "from HR: antialiased bicubic, or Real-ESRGAN's random blur, "
+                            "resize, noise and JPEG, twice (srgan.data.degradation), for "
+                            "real-world photos")
+    sharpen_hr: bool = flag(False, help="unsharp-mask the HR training targets, as "
+                            "Real-ESRGAN does its ground truth (the LR is made before)")
 
     def __post_init__(self):
         # JSON gives a list, a caller may give one folder as a string: store a tuple.
@@ -263,6 +270,8 @@ def validate(cfg: Config) -> None:
             raise ValueError(f"{name} must be positive, got {getattr(t, name)}")
     if not d.data_dirs:
         raise ValueError("data_dirs needs at least one folder")
+    if d.degradation not in DEGRADATIONS:
+        raise ValueError(f"degradation must be one of {DEGRADATIONS}, got {d.degradation!r}")
     if d.val_max_images < 1:
         raise ValueError(f"val_max_images must be positive, got {d.val_max_images}")
     if not 0 <= d.max_bad_fraction <= 1:
