@@ -19,6 +19,9 @@ from typing import Any, Optional
 
 UPSAMPLE_MODES = ("subpixel", "nearest")
 DISC_HEADS = ("patch", "global")
+# Generator architectures: srgan.models.generators.BUILDERS holds one builder per name.
+GENERATORS = ("srresnet", "rrdb")
+DISC_ARCHS = ("strided", "unet")
 PERCEPTUAL_BACKBONES = ("auto", "vgg19", "vgg16-offline")
 SCALES = (2, 4, 8)
 KEEP_BEST = ("lpips", "psnr")
@@ -93,9 +96,18 @@ class ModelConfig:
 
     scale: int = flag(4, choices=SCALES, help="upscaling factor; sets the number of x2 "
                       "upsampling stages")
+    generator: str = flag("srresnet", choices=GENERATORS, help="generator architecture: "
+                          "SRResNet (the SRGAN paper) or ESRGAN's RRDB network (Real-ESRGAN's "
+                          "generator; 23 blocks in the paper)")
     num_filters: int = flag(64, help="generator width (64 in the paper)")
-    num_blocks: int = flag(16, help="generator residual blocks (16 in the paper)")
+    num_blocks: int = flag(16, help="generator residual blocks (16 in the paper; RRDBs "
+                           "with --generator rrdb)")
+    rrdb_growth: int = flag(32, help="growth channels of the RRDB dense blocks (32 in "
+                            "ESRGAN)")
     upsample: str = flag("subpixel", choices=UPSAMPLE_MODES, help="x2 upsampling stage")
+    disc_arch: str = flag("strided", choices=DISC_ARCHS, help="discriminator: the SRGAN "
+                          "paper's strided conv net, or Real-ESRGAN's U-Net with spectral "
+                          "normalisation and one logit per pixel")
     disc_filters: int = flag(64, help="discriminator width (first block; doubles every two "
                              "blocks)")
     disc_dense: int = flag(1024, help="discriminator hidden dense width (1024 in the paper)")
@@ -108,8 +120,8 @@ class ModelConfig:
 
 
 # The ModelConfig fields that shape the generator (the rest are the discriminator's).
-GENERATOR_FIELDS = ("scale", "num_filters", "num_blocks", "upsample", "batch_norm",
-                    "global_residual")
+GENERATOR_FIELDS = ("generator", "scale", "num_filters", "num_blocks", "rrdb_growth",
+                    "upsample", "batch_norm", "global_residual")
 # What a generator description written before batch_norm/global_residual existed means.
 LEGACY_MODEL_FIELDS = {"batch_norm": True, "global_residual": False}
 
@@ -235,6 +247,10 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"scale must be one of {SCALES}, got {m.scale}")
     if m.upsample not in UPSAMPLE_MODES:
         raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {m.upsample!r}")
+    if m.generator not in GENERATORS:
+        raise ValueError(f"generator must be one of {GENERATORS}, got {m.generator!r}")
+    if m.disc_arch not in DISC_ARCHS:
+        raise ValueError(f"disc_arch must be one of {DISC_ARCHS}, got {m.disc_arch!r}")
     if m.disc_head not in DISC_HEADS:
         raise ValueError(f"disc_head must be one of {DISC_HEADS}, got {m.disc_head!r}")
     if cfg.loss.perceptual not in PERCEPTUAL_BACKBONES:
@@ -247,8 +263,8 @@ def validate(cfg: Config) -> None:
             f"HR training size {patch} must be a multiple of 16 and of the scale {m.scale}")
     if d.crop is not None and d.crop > d.hr_size:
         raise ValueError(f"crop {d.crop} is larger than hr_size {d.hr_size}")
-    if d.batch_size < 1 or m.num_blocks < 1 or m.num_filters < 1:
-        raise ValueError("batch_size, num_blocks and num_filters must be positive")
+    if d.batch_size < 1 or m.num_blocks < 1 or m.num_filters < 1 or m.rrdb_growth < 1:
+        raise ValueError("batch_size, num_blocks, num_filters and rrdb_growth must be positive")
     if cfg.train.keep_best not in KEEP_BEST:
         raise ValueError(f"keep_best must be one of {KEEP_BEST}, got {cfg.train.keep_best!r}")
     if cfg.train.strategy not in STRATEGIES:
