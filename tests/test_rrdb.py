@@ -77,6 +77,7 @@ def test_card_records_the_architecture_and_old_cards_mean_srresnet(tmp_path):
     assert read_card(tmp_path / "old.weights.h5")[1].generator == "srresnet"
 
 
+@pytest.mark.slow
 def test_rrdb_and_unet_discriminator_train_export_and_reload(tiny_flags, tmp_path):
     from srgan.cli import train_main
 
