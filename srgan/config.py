@@ -26,6 +26,7 @@ PERCEPTUAL_BACKBONES = ("auto", "vgg19", "vgg16-offline")
 SCALES = (2, 4, 8)
 KEEP_BEST = ("lpips", "psnr")
 PIXEL_LOSSES = ("l1", "mse")
+FEATURE_CRITERIA = ("mse", "l1")
 LR_SCHEDULES = ("cosine", "step", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
 DEGRADATIONS = ("bicubic", "realesrgan")
@@ -146,6 +147,11 @@ class LossConfig:
                                            "VGG54; block5_conv3 for vgg16-offline)")
     layer_weights: tuple[float, ...] = flag((), help="one weight per --feature-layers entry "
                                             "(default: 1 each)")
+    features_before_relu: bool = flag(False, help="take the --feature-layers' features "
+                                      "before their ReLU, as ESRGAN and Real-ESRGAN do")
+    feature_criterion: str = flag("mse", choices=FEATURE_CRITERIA, help="distance of the "
+                                  "scaled features: mse (the SRGAN paper) or l1 (ESRGAN, "
+                                  "Real-ESRGAN)")
     feature_norm: bool = flag(False, help="compare unit-normalised features (LPIPS's "
                               "distance, channel weights 1) instead of the paper's MSE of "
                               "scaled features")
@@ -269,6 +275,9 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"keep_best must be one of {KEEP_BEST}, got {cfg.train.keep_best!r}")
     if cfg.train.strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {cfg.train.strategy!r}")
+    if cfg.loss.feature_criterion not in FEATURE_CRITERIA:
+        raise ValueError(f"feature_criterion must be one of {FEATURE_CRITERIA}, got "
+                         f"{cfg.loss.feature_criterion!r}")
     if cfg.loss.layer_weights and len(cfg.loss.layer_weights) != len(cfg.loss.feature_layers):
         raise ValueError(f"layer_weights has {len(cfg.loss.layer_weights)} values for "
                          f"{len(cfg.loss.feature_layers)} feature_layers")
