@@ -82,8 +82,9 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Generator (SRResNet) and discriminator shape. Defaults are the SRGAN paper's, except
-    two that README's "Training recipe" measures.
+    """Generator and discriminator shape. Defaults are the SRGAN paper's (SRResNet, strided
+    discriminator), except two that README's "Training recipe" measures; ``generator``
+    ``rrdb`` and ``disc_arch`` ``unet`` are Real-ESRGAN's networks.
 
     ``upsample``: ``subpixel`` is the paper's conv to 4C, depth_to_space, PReLU;
     ``nearest`` (UpSampling2D, conv 256, ReLU: the original Keras SRGAN code's) is slower

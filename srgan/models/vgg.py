@@ -12,8 +12,9 @@ that do the preprocessing their weights expect inside the model:
 
 Layer names follow Keras's VGG (``block1_conv1`` ... ``block5_conv3``, ``block{i}_pool``);
 each conv layer includes its ReLU, and with ``before_relu`` a requested conv layer gives
-its features before the ReLU (ESRGAN's perceptual loss: richer, never clipped to zero). Block ``i`` works at ``1 / 2**(i-1)`` of the input size
-(``block{i}_pool`` at ``1 / 2**i``), with 64, 128, 256, 512, 512 channels.
+its features before the ReLU (ESRGAN's perceptual loss: richer, never clipped to zero).
+Block ``i`` works at ``1 / 2**(i-1)`` of the input size (``block{i}_pool`` at
+``1 / 2**i``), with 64, 128, 256, 512, 512 channels.
 """
 
 from __future__ import annotations
