@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import perf, workloads
+from srgan.config import DEGRADATIONS
 from srgan.inference.upscale import receptive_radius
 from srgan.models.layers import stock_convs
 from srgan.training import distribute
@@ -91,11 +92,14 @@ def pipeline(report, args, sizes, consumption: float) -> None:
     batch = max(args.batch_size)
     with tempfile.TemporaryDirectory() as tmp:
         paths = workloads.write_jpegs(Path(tmp), sizes)
-        t = perf.best_time(workloads.pipeline_case(paths, sizes, batch), args.steps, 2)
-    rate = batch / t
-    report(f"tf.data, {sizes.jpeg_size[0]}x{sizes.jpeg_size[1]} JPEGs -> decode, crop, "
-           f"resize, LR, flip, batch {batch}: {rate:.1f} images/s, {rate / consumption:.0f}x "
-           f"the fastest GAN step above ({consumption:.3f} images/s)")
+        for degradation in DEGRADATIONS:
+            t = perf.best_time(workloads.pipeline_case(paths, sizes, batch, degradation),
+                               args.steps, 2)
+            rate = batch / t
+            report(f"tf.data, {sizes.jpeg_size[0]}x{sizes.jpeg_size[1]} JPEGs -> decode, "
+                   f"crop, resize, {degradation} LR, flip, batch {batch}: {rate:.1f} "
+                   f"images/s, {rate / consumption:.0f}x the fastest GAN step above "
+                   f"({consumption:.3f} images/s)")
 
 
 def profile(report, args, sizes, variant: str, model, batch: int, step_time: float) -> None:

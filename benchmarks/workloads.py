@@ -145,9 +145,12 @@ def write_jpegs(folder: Path, sizes: Sizes) -> list[Path]:
     return paths
 
 
-def pipeline_case(paths: list[Path], sizes: Sizes, batch: int) -> Callable[[], list]:
-    """Next batch of the training pipeline (decode, crop, resize, LR, flip) on ``paths``."""
-    cfg = DataConfig(data_dirs=(str(paths[0].parent),), hr_size=sizes.hr_size, batch_size=batch)
+def pipeline_case(paths: list[Path], sizes: Sizes, batch: int,
+                  degradation: str = "bicubic") -> Callable[[], list]:
+    """Next batch of the training pipeline (decode, crop, resize, LR by ``degradation``,
+    flip) on ``paths``."""
+    cfg = DataConfig(data_dirs=(str(paths[0].parent),), hr_size=sizes.hr_size, batch_size=batch,
+                     degradation=degradation)
     guard = pipeline.DecodeGuard(len(paths), cfg.max_pixels)
     iterator = iter(pipeline.make_dataset(paths, cfg, sizes.scale, 0, guard))
     return lambda: perf.fetch(next(iterator))

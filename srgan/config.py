@@ -19,12 +19,17 @@ from typing import Any, Optional
 
 UPSAMPLE_MODES = ("subpixel", "nearest")
 DISC_HEADS = ("patch", "global")
+# Generator architectures: srgan.models.generators.BUILDERS holds one builder per name.
+GENERATORS = ("srresnet", "rrdb")
+DISC_ARCHS = ("strided", "unet")
 PERCEPTUAL_BACKBONES = ("auto", "vgg19", "vgg16-offline")
 SCALES = (2, 4, 8)
 KEEP_BEST = ("lpips", "psnr")
 PIXEL_LOSSES = ("l1", "mse")
+FEATURE_CRITERIA = ("mse", "l1")
 LR_SCHEDULES = ("cosine", "step", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
+DEGRADATIONS = ("bicubic", "realesrgan")
 
 
 def flag(default: Any = dataclasses.MISSING, *, help: str, **more) -> Any:
@@ -62,6 +67,12 @@ class DataConfig:
                                    "one training file in ten, see srgan.training.validation)")
     val_max_images: int = flag(16, help="at most this many validation images, whole faces "
                                "at hr_size")
+    degradation: str = flag("bicubic", choices=DEGRADATIONS, help="how training LR is made "
+                            "from HR: antialiased bicubic, or Real-ESRGAN's random blur, "
+                            "resize, noise and JPEG, twice (srgan.data.degradation), for "
+                            "real-world photos")
+    sharpen_hr: bool = flag(False, help="unsharp-mask the HR training targets, as "
+                            "Real-ESRGAN does its ground truth (the LR is made before)")
 
     def __post_init__(self):
         # JSON gives a list, a caller may give one folder as a string: store a tuple.
@@ -71,8 +82,9 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Generator (SRResNet) and discriminator shape. Defaults are the SRGAN paper's, except
-    two that README's "Training recipe" measures.
+    """Generator and discriminator shape. Defaults are the SRGAN paper's (SRResNet, strided
+    discriminator), except two that README's "Training recipe" measures; ``generator``
+    ``rrdb`` and ``disc_arch`` ``unet`` are Real-ESRGAN's networks.
 
     ``upsample``: ``subpixel`` is the paper's conv to 4C, depth_to_space, PReLU;
     ``nearest`` (UpSampling2D, conv 256, ReLU: the original Keras SRGAN code's) is slower
@@ -86,9 +98,18 @@ class ModelConfig:
 
     scale: int = flag(4, choices=SCALES, help="upscaling factor; sets the number of x2 "
                       "upsampling stages")
+    generator: str = flag("srresnet", choices=GENERATORS, help="generator architecture: "
+                          "SRResNet (the SRGAN paper) or ESRGAN's RRDB network (Real-ESRGAN's "
+                          "generator; 23 blocks in the paper)")
     num_filters: int = flag(64, help="generator width (64 in the paper)")
-    num_blocks: int = flag(16, help="generator residual blocks (16 in the paper)")
+    num_blocks: int = flag(16, help="generator residual blocks (16 in the paper; RRDBs "
+                           "with --generator rrdb)")
+    rrdb_growth: int = flag(32, help="growth channels of the RRDB dense blocks (32 in "
+                            "ESRGAN)")
     upsample: str = flag("subpixel", choices=UPSAMPLE_MODES, help="x2 upsampling stage")
+    disc_arch: str = flag("strided", choices=DISC_ARCHS, help="discriminator: the SRGAN "
+                          "paper's strided conv net, or Real-ESRGAN's U-Net with spectral "
+                          "normalisation and one logit per pixel")
     disc_filters: int = flag(64, help="discriminator width (first block; doubles every two "
                              "blocks)")
     disc_dense: int = flag(1024, help="discriminator hidden dense width (1024 in the paper)")
@@ -101,8 +122,8 @@ class ModelConfig:
 
 
 # The ModelConfig fields that shape the generator (the rest are the discriminator's).
-GENERATOR_FIELDS = ("scale", "num_filters", "num_blocks", "upsample", "batch_norm",
-                    "global_residual")
+GENERATOR_FIELDS = ("generator", "scale", "num_filters", "num_blocks", "rrdb_growth",
+                    "upsample", "batch_norm", "global_residual")
 # What a generator description written before batch_norm/global_residual existed means.
 LEGACY_MODEL_FIELDS = {"batch_norm": True, "global_residual": False}
 
@@ -127,6 +148,11 @@ class LossConfig:
                                            "VGG54; block5_conv3 for vgg16-offline)")
     layer_weights: tuple[float, ...] = flag((), help="one weight per --feature-layers entry "
                                             "(default: 1 each)")
+    features_before_relu: bool = flag(False, help="take the --feature-layers' features "
+                                      "before their ReLU, as ESRGAN and Real-ESRGAN do")
+    feature_criterion: str = flag("mse", choices=FEATURE_CRITERIA, help="distance of the "
+                                  "scaled features: mse (the SRGAN paper) or l1 (ESRGAN, "
+                                  "Real-ESRGAN)")
     feature_norm: bool = flag(False, help="compare unit-normalised features (LPIPS's "
                               "distance, channel weights 1) instead of the paper's MSE of "
                               "scaled features")
@@ -228,6 +254,10 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"scale must be one of {SCALES}, got {m.scale}")
     if m.upsample not in UPSAMPLE_MODES:
         raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {m.upsample!r}")
+    if m.generator not in GENERATORS:
+        raise ValueError(f"generator must be one of {GENERATORS}, got {m.generator!r}")
+    if m.disc_arch not in DISC_ARCHS:
+        raise ValueError(f"disc_arch must be one of {DISC_ARCHS}, got {m.disc_arch!r}")
     if m.disc_head not in DISC_HEADS:
         raise ValueError(f"disc_head must be one of {DISC_HEADS}, got {m.disc_head!r}")
     if cfg.loss.perceptual not in PERCEPTUAL_BACKBONES:
@@ -240,12 +270,15 @@ def validate(cfg: Config) -> None:
             f"HR training size {patch} must be a multiple of 16 and of the scale {m.scale}")
     if d.crop is not None and d.crop > d.hr_size:
         raise ValueError(f"crop {d.crop} is larger than hr_size {d.hr_size}")
-    if d.batch_size < 1 or m.num_blocks < 1 or m.num_filters < 1:
-        raise ValueError("batch_size, num_blocks and num_filters must be positive")
+    if d.batch_size < 1 or m.num_blocks < 1 or m.num_filters < 1 or m.rrdb_growth < 1:
+        raise ValueError("batch_size, num_blocks, num_filters and rrdb_growth must be positive")
     if cfg.train.keep_best not in KEEP_BEST:
         raise ValueError(f"keep_best must be one of {KEEP_BEST}, got {cfg.train.keep_best!r}")
     if cfg.train.strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {cfg.train.strategy!r}")
+    if cfg.loss.feature_criterion not in FEATURE_CRITERIA:
+        raise ValueError(f"feature_criterion must be one of {FEATURE_CRITERIA}, got "
+                         f"{cfg.loss.feature_criterion!r}")
     if cfg.loss.layer_weights and len(cfg.loss.layer_weights) != len(cfg.loss.feature_layers):
         raise ValueError(f"layer_weights has {len(cfg.loss.layer_weights)} values for "
                          f"{len(cfg.loss.feature_layers)} feature_layers")
@@ -263,6 +296,8 @@ def validate(cfg: Config) -> None:
             raise ValueError(f"{name} must be positive, got {getattr(t, name)}")
     if not d.data_dirs:
         raise ValueError("data_dirs needs at least one folder")
+    if d.degradation not in DEGRADATIONS:
+        raise ValueError(f"degradation must be one of {DEGRADATIONS}, got {d.degradation!r}")
     if d.val_max_images < 1:
         raise ValueError(f"val_max_images must be positive, got {d.val_max_images}")
     if not 0 <= d.max_bad_fraction <= 1:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from conftest import TINY_MODEL, smooth_face
 from srgan.cli import evaluate_main, evaluate_parser
+from srgan import io
 from srgan.config import ModelConfig
 from srgan.data import pipeline
 from srgan.evaluation import evaluate, metrics, report
@@ -169,3 +170,28 @@ def test_evaluate_out_is_a_deprecated_alias_of_output(capsys):
     assert capsys.readouterr().err == "warning: --out is deprecated; use -o/--output\n"
     assert evaluate_parser().parse_args(["--data", "d"]).output is None  # the default applies
     assert evaluate.EvaluateOptions(data="d").output == "results/eval"
+
+
+def test_evaluate_on_realesrgan_lr_is_fixed_by_the_seed(tmp_path, face_dir, weights, capsys):
+    def run(name, *flags):
+        out = tmp_path / name
+        assert evaluate_main(["--data", str(face_dir), "--weights", str(weights), "-o",
+                              str(out), "--sheet-rows", "1", *flags]) == 0
+        return json.loads((out / "results.json").read_text())
+
+    a = run("a", "--degradation", "realesrgan", "--seed", "3")
+    assert "LR: realesrgan (seed 3)" in capsys.readouterr().out
+    b = run("b", "--degradation", "realesrgan", "--seed", "3")
+    other = run("c", "--degradation", "realesrgan", "--seed", "4")
+    clean = run("d")
+    assert a["images"] == b["images"] and a["settings"]["seed"] == 3
+    assert a["summary"]["bicubic"] != other["summary"]["bicubic"]
+    assert clean["summary"]["bicubic"]["psnr_y"] > a["summary"]["bicubic"]["psnr_y"]
+    # Image i of the sorted folder is degraded with seed (3, i), as documented.
+    first = sorted(a["images"], key=lambda r: r["image"])[0]
+    names = [p.relative_to(face_dir).as_posix() for p in io.list_images(face_dir)]
+    hr = evaluate.load_hr(face_dir / first["image"], 4, 32, False, 10**6)
+    index = names.index(first["image"])
+    lr = pipeline.degrade(hr, 4, "realesrgan", evaluate.lr_seed(3, index))
+    assert first["scores"]["bicubic"]["psnr_y"] == pytest.approx(metrics.psnr(
+        interpolate(lr.numpy().astype(np.uint8), 4), hr, crop_border=4, y_only=True))

@@ -17,6 +17,13 @@ def test_content_loss_known_value():
     np.testing.assert_allclose(losses.content_loss(a, b, 1 / 12.75), [1.0, 4.0], rtol=1e-6)
 
 
+def test_content_loss_l1_known_value():
+    a = np.zeros((2, 2, 2, 3), np.float32)
+    b = np.full((2, 2, 2, 3), 3.0, np.float32)
+    b[1] = -6.0
+    np.testing.assert_allclose(losses.content_loss(a, b, 0.5, "l1"), [1.5, 3.0], rtol=1e-6)
+
+
 def test_pixel_loss_known_value():
     np.testing.assert_allclose(losses.pixel_loss(np.zeros((1, 4, 4, 3)), np.full((1, 4, 4, 3), 0.5)),
                                [0.25])
@@ -89,3 +96,16 @@ def test_normalized_feature_loss_compares_directions_not_lengths():
     np.testing.assert_allclose(losses.normalized_feature_loss(a, same_direction), [0.0],
                                atol=1e-6)
     np.testing.assert_allclose(losses.normalized_feature_loss(a, orthogonal), [2.0], rtol=1e-6)
+
+
+def test_realesrgan_perceptual_recipe_is_recorded_and_used():
+    cfg = LossConfig(perceptual="vgg16-offline", feature_layers=("block1_conv2",),
+                     features_before_relu=True, feature_criterion="l1", feature_scale=1.0)
+    p = losses.build_perceptual(cfg)
+    assert p.describe()["before_relu"] and p.describe()["criterion"] == "l1"
+    rng = np.random.default_rng(3)
+    sr, hr = (rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32) for _ in range(2))
+    fs, fh = p.extractor(sr), p.extractor(hr)
+    assert np.min(fs) < 0  # features before the ReLU
+    np.testing.assert_allclose(p.loss(fs, fh), np.mean(np.abs(fs - fh), axis=(1, 2, 3)),
+                               rtol=1e-5)

@@ -32,6 +32,7 @@ from srgan.training.run import build_run
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["--steps-per-epoch", "2", "--pretrain-epochs", "1", "--deterministic", "--no-val",
        "--quiet"]
+REALESRGAN = ["--degradation", "realesrgan", "--sharpen-hr"]
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,14 @@ def reference(tmp_path_factory, faces):
     return run
 
 
+@pytest.fixture(scope="module")
+def realesrgan_reference(tmp_path_factory, faces):
+    """The same run on Real-ESRGAN-degraded LR; returns its folder."""
+    run = tmp_path_factory.mktemp("realesrgan_reference")
+    assert train_main(flags(run, faces, 3, *REALESRGAN)) == 0
+    return run
+
+
 def signal_at(monkeypatch, signals: dict) -> None:
     """Send ``signals[step]`` to this process right after that step (a real signal, caught
     by the training run's handler; the checkpoint callback runs after this one)."""
@@ -107,9 +116,15 @@ def signal_at(monkeypatch, signals: dict) -> None:
 
 
 @pytest.mark.slow
-def test_resume_parity_and_graceful_stop(tmp_path, faces, reference, monkeypatch, capsys):
+@pytest.mark.parametrize("degradation", ["bicubic", "realesrgan"])
+def test_resume_parity_and_graceful_stop(tmp_path, faces, degradation, request, monkeypatch,
+                                         capsys):
     """Stopping after k in {1, 3, 4, 7} steps (SIGINT or SIGTERM), resuming each time, ends
-    where the uninterrupted run ends: G, D, both optimizers, step and phase."""
+    where the uninterrupted run ends: G, D, both optimizers, step and phase; with the
+    bicubic LR and with Real-ESRGAN's random degradation (drawn per stream position)."""
+    extra = REALESRGAN if degradation == "realesrgan" else []
+    reference = request.getfixturevalue(
+        "realesrgan_reference" if degradation == "realesrgan" else "reference")
     signal_at(monkeypatch, {1: signal.SIGINT, 3: signal.SIGTERM, 4: signal.SIGINT,
                             7: signal.SIGTERM})
     handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
@@ -118,13 +133,13 @@ def test_resume_parity_and_graceful_stop(tmp_path, faces, reference, monkeypatch
                 7: (143, (7, 1, 2, 1))}
     for k, (code, progress) in expected.items():
         capsys.readouterr()
-        assert train_main(flags(tmp_path, faces)) == code
+        assert train_main(flags(tmp_path, faces, 3, *extra)) == code
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert re.fullmatch(rf"stopped by SIG(INT|TERM) at step {k}; saved .*ckpt-{k}; "
                             "run the same command to resume", err), err
         assert counters(saved(tmp_path)) == progress
         assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
-    assert train_main(flags(tmp_path, faces)) == 0
+    assert train_main(flags(tmp_path, faces, 3, *extra)) == 0
     resumed, uninterrupted = saved(tmp_path), saved(reference)
     assert counters(resumed) == counters(uninterrupted) == (8, 1, 3, 0)
     assert resumed.keys() == uninterrupted.keys()

