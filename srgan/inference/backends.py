@@ -120,3 +120,13 @@ def as_runner(generator) -> Union[KerasRunner, TFLiteRunner]:
     if isinstance(generator, (KerasRunner, TFLiteRunner)):
         return generator
     return keras_runner(generator)
+
+
+def make_runner(generator, backend: str, window: int = 64):
+    """The runner ``backend`` names for ``generator``; TFLite is converted here, for LR
+    tiles of ``window`` pixels (export.py writes it to a file instead)."""
+    if backend == "tflite":
+        from srgan.inference.export import to_tflite
+
+        return TFLiteRunner(to_tflite(generator.model, generator.config, window))
+    return keras_runner(generator.model, jit=backend == "keras-xla")
