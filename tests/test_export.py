@@ -1,6 +1,6 @@
-"""Exported generators do what the Keras one does: SavedModel and TFLite parity (tiny model).
+"""Exported generators do what the Keras one does: SavedModel, ONNX and TFLite parity (tiny model).
 
-Tolerances, in grey levels of the uint8 output: SavedModel and TFLite float32 within 1
+Tolerances, in grey levels of the uint8 output: SavedModel, ONNX and TFLite float32 within 1
 (float rounding, then quantisation); float16 weights within 3; int8 weights within 12 (the
 tiny random model is far more sensitive to weight error than a trained one; README gives
 the cost on the shipped model). Each bound is also shown to be needed or tight enough to
@@ -55,6 +55,17 @@ def test_savedmodel_matches_keras_at_any_size(generator, tmp_path):
         expected = np.stack([upscale(generator, im, 4) for im in lr])
         assert _max_diff(out.numpy(), expected) <= TOLERANCE["float32"]
         assert _max_diff(out.numpy(), np.stack([upscale(_generator(1), im, 4) for im in lr])) > 10
+
+
+def test_onnx_matches_keras_at_any_size(generator):
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(export.to_onnx(generator, CONFIG))
+    for shape in [(1, 16, 16, 3), (2, 13, 21, 3)]:
+        lr = _image(shape)
+        (out,) = session.run(None, {"lr": lr})
+        expected = np.stack([upscale(generator, im, 4) for im in lr])
+        assert _max_diff(out, expected) <= TOLERANCE["float32"]
+        assert _max_diff(out, np.stack([upscale(_generator(1), im, 4) for im in lr])) > 10
 
 
 @pytest.mark.parametrize("precision", export.PRECISIONS)

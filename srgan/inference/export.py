@@ -1,10 +1,11 @@
-"""A generator exported for use without this code: TensorFlow SavedModel or TFLite.
+"""A generator exported for use without this code: TensorFlow SavedModel, TFLite or ONNX.
 
 Both take and return uint8 RGB: ``lr (B, h, w, 3) -> sr (B, h*s, w*s, 3)``, with the
 scaling to [-1, 1] and the rounding back inside the model, so that the exported file does
 what :func:`srgan.inference.upscale.upscale` does to each tile.
 
 * SavedModel: any batch, height and width (signature ``serving_default``, input ``lr``).
+* ONNX (opset 17, converted by tf2onnx): any batch, height and width, input ``lr``.
 * TFLite: a fixed ``(1, window, window, 3)`` input, as the interpreter plans its memory
   for one shape; ``predict.py --backend tflite`` tiles images to it. ``float32``;
   ``float16`` (weights stored as float16, half the file); ``int8`` (dynamic-range
@@ -28,7 +29,7 @@ from srgan.config import ModelConfig, flag
 from srgan.models.srresnet import build_generator, copy_weights
 from srgan.pixels import to_uint8, to_unit_range
 
-FORMATS = ("savedmodel", "tflite")
+FORMATS = ("savedmodel", "tflite", "onnx")
 PRECISIONS = ("float32", "float16", "int8")
 
 
@@ -36,8 +37,8 @@ PRECISIONS = ("float32", "float16", "int8")
 class ExportOptions:
     """What ``export.py`` writes."""
 
-    format: str = flag("tflite", choices=FORMATS, help="savedmodel (dynamic size) or tflite "
-                       "(fixed --window)")
+    format: str = flag("tflite", choices=FORMATS, help="savedmodel or onnx (any size), or "
+                       "tflite (fixed --window)")
     precision: str = flag("float32", choices=PRECISIONS, help="TFLite weights: float32, "
                           "float16, or int8 (dynamic-range quantisation)")
     window: int = flag(64, help="TFLite input side in LR pixels (predict tiles to it)")
@@ -46,6 +47,13 @@ class ExportOptions:
     def __post_init__(self):
         if self.window < 1:
             raise ValueError(f"window must be positive, got {self.window}")
+
+
+def _uint8_model(model, config: ModelConfig) -> tf.types.experimental.PolymorphicFunction:
+    """The plain-layer copy of ``model`` as a ``tf.function`` uint8 -> uint8."""
+    plain = build_generator(config, fast=False)
+    copy_weights(model, plain)
+    return tf.function(lambda lr: to_uint8(plain(to_unit_range(lr), training=False)))
 
 
 def uint8_function(model, config: ModelConfig, shape) -> tf.types.experimental.ConcreteFunction:
@@ -58,11 +66,19 @@ def uint8_function(model, config: ModelConfig, shape) -> tf.types.experimental.C
         config: its architecture.
         shape: ``(B, h, w, 3)`` input shape; ``None`` entries stay dynamic.
     """
-    plain = build_generator(config, fast=False)
-    copy_weights(model, plain)
-    run = tf.function(lambda lr: to_uint8(plain(to_unit_range(lr), training=False)))
-    return convert_variables_to_constants_v2(
-        run.get_concrete_function(tf.TensorSpec(shape, tf.uint8, name="lr")))
+    return convert_variables_to_constants_v2(_uint8_model(model, config).get_concrete_function(
+        tf.TensorSpec(shape, tf.uint8, name="lr")))
+
+
+def to_onnx(model, config: ModelConfig) -> bytes:
+    """ONNX (opset 17, through tf2onnx) of ``model``: uint8 ``lr (B, h, w, 3)`` -> uint8
+    ``(B, h*s, w*s, 3)``, any batch and size."""
+    import tf2onnx
+
+    spec = [tf.TensorSpec((None, None, None, 3), tf.uint8, name="lr")]
+    proto, _ = tf2onnx.convert.from_function(_uint8_model(model, config),
+                                             input_signature=spec, opset=17)
+    return proto.SerializeToString()
 
 
 def to_tflite(model, config: ModelConfig, window: int = 64,
@@ -115,6 +131,9 @@ def export(generator, name: str, options: ExportOptions) -> Path:
     if options.format == "savedmodel":
         return save_savedmodel(generator.model, generator.config,
                                io.safe_output_path(out_dir, name))
+    if options.format == "onnx":
+        return io.atomic_write_bytes(io.safe_output_path(out_dir, f"{name}.onnx"),
+                                     to_onnx(generator.model, generator.config))
     data = to_tflite(generator.model, generator.config, options.window, options.precision)
     target = io.safe_output_path(out_dir, f"{name}_{options.precision}_{options.window}.tflite")
     return io.atomic_write_bytes(target, data)
