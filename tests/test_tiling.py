@@ -52,4 +52,4 @@ def test_tile_for_memory_grows_with_the_budget_and_stays_in_bounds():
 
 
 def test_default_max_memory_is_positive_and_bounded():
-    assert 0 < tiling.default_max_memory() <= 2 << 30
+    assert 0 < tiling.default_max_memory() <= 1 << 30

@@ -39,7 +39,7 @@ class PredictOptions:
     pre_pad: int = flag(10, help="LR pixels mirrored around each image, so its border keeps "
                         "its colour")
     max_memory: Optional[int] = flag(None, help="MiB the tiles may use (default: a quarter "
-                                     "of the available memory, at most 2048)")
+                                     "of the available memory, at most 1024)")
     batch_size: int = flag(1, help="tiles, same-sized images or video frames run together")
     alpha_upsampler: str = flag("bicubic", choices=ALPHA_UPSAMPLERS, help="how the alpha "
                                 "channel is upscaled: bicubic, or as a gray image through "
