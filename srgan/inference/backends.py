@@ -23,7 +23,7 @@ import tensorflow as tf
 from srgan.inference import tiling
 from srgan.pixels import to_uint8, to_unit_range
 
-BACKENDS = ("keras", "keras-xla", "tflite")
+BACKENDS = ("keras", "keras-xla", "tflite", "tflite-float16", "tflite-int8")
 
 
 class KerasRunner:
@@ -123,10 +123,12 @@ def as_runner(generator) -> Union[KerasRunner, TFLiteRunner]:
 
 
 def make_runner(generator, backend: str, window: int = 64):
-    """The runner ``backend`` names for ``generator``; TFLite is converted here, for LR
-    tiles of ``window`` pixels (export.py writes it to a file instead)."""
-    if backend == "tflite":
+    """The runner ``backend`` (one of :data:`BACKENDS`) names for ``generator``, a
+    :class:`srgan.models.weights.Generator`. TFLite is converted here, for LR tiles of
+    ``window`` pixels, with float32 weights unless the name says otherwise."""
+    if backend.startswith("tflite"):
         from srgan.inference.export import to_tflite
 
-        return TFLiteRunner(to_tflite(generator.model, generator.config, window))
+        precision = backend.partition("-")[2] or "float32"
+        return TFLiteRunner(to_tflite(generator.model, generator.config, window, precision))
     return keras_runner(generator.model, jit=backend == "keras-xla")

@@ -44,9 +44,10 @@ class PredictOptions:
     alpha_upsampler: str = flag("bicubic", choices=ALPHA_UPSAMPLERS, help="how the alpha "
                                 "channel is upscaled: bicubic, or as a gray image through "
                                 "the model")
-    backend: str = flag(BACKENDS[0], choices=BACKENDS, help="keras (a "
-                        "TensorFlow graph), keras-xla (XLA-compiled) or tflite (converted "
-                        "at start, float32, run with XNNPACK)")
+    backend: str = flag(BACKENDS[0], choices=BACKENDS, help="keras (a TensorFlow graph, "
+                        "the fastest exact path on CPU), keras-xla (XLA-compiled), or tflite "
+                        "run with XNNPACK, converted at start with float32, float16 or int8 "
+                        "(dynamic-range) weights")
     overwrite: bool = flag(False, help="replace outputs that exist instead of skipping them")
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
 
