@@ -81,7 +81,6 @@ class TFLiteRunner:
         scale: the upscaling factor read from the model's shapes.
     """
 
-    bytes_per_pixel = 0.0  # the interpreter plans its memory once, for a fixed window
 
     def __init__(self, model: Union[bytes, str, Path], num_threads: Optional[int] = None):
         source = ({"model_content": model} if isinstance(model, bytes)
