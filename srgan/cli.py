@@ -230,8 +230,8 @@ def export_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="export.py", description="Export a trained generator as a TensorFlow "
-        "SavedModel (any image size) or a TFLite model (fixed tile size; float32, float16 "
-        "or int8 weights); both take and return uint8 RGB.")
+        "SavedModel or ONNX model (any image size), or a TFLite model (fixed tile size; "
+        "float32, float16 or int8 weights); all take and return uint8 RGB.")
     _add_model_flag(p)
     _add_dataclass_flags(p, ExportOptions)
     return p
