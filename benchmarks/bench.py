@@ -8,6 +8,9 @@ Prints, and writes to ``--output`` (default ``results/bench.txt``):
 * inference (``srgan.inference.upscale.upscale``): images/s at 64 -> 256 and output megapixels/s
   on a 256^2 input; in a fresh process, a tiled 2048^2 -> 8192^2 upscale with its peak
   RSS and time per output megapixel against the 256^2 input's;
+* inference backends (``srgan.inference.backends``): Keras, Keras with XLA, TFLite with
+  XNNPACK at float32, float16 and int8 weights, and Keras on 8 images at once, each as a
+  ratio to Keras float32 (``--only-backends`` runs this section alone);
 * the tf.data pipeline (decode, crop, resize, LR, flip) against what a train step consumes;
 * a profile of the GAN step by part; ``--jit`` and ``--mixed-precision`` against neither;
   the step with Keras's stock convolutions, with the paper's global discriminator head,
@@ -63,6 +66,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                        ("profile", "the GAN step profile by part"),
                        ("memory", "the fresh-process runs: peak RSS and the tiled case")):
         p.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"skip {what}")
+    p.add_argument("--only-backends", action="store_true",
+                   help="run only the inference backend comparison")
     p.add_argument("--child", help=argparse.SUPPRESS)  # internal: one case, JSON out
     # The names before the bench used train.py's: still accepted, with a warning.
     add_deprecated_alias(p, "--out", "-o/--output", dest="output")
@@ -174,7 +179,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(json.dumps(run_child(args.child, args)))
         return 0
     from benchmarks import sections, workloads
-    from srgan.io import atomic_write_bytes
     from srgan.training import distribute
 
     sizes, lines = sizes_for(args), []
@@ -184,12 +188,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         lines.append(line)
 
     header(report, args, sizes)
+    if args.only_backends:
+        sections.backends(report, args, sizes)
+        return _write(lines, args.output)
     sections.machine(report, args)
     policy = distribute.policy_name(args.mixed_precision)
     models = {v: workloads.build_srgan(sizes, v, policy) for v in args.variants}
     gan = sections.steps(report, args, sizes, models, "gan", args.batch_size)
     sections.steps(report, args, sizes, models, "pretrain", args.pretrain_batch_size)
     sections.upscaling(report, args, sizes, models)
+    sections.backends(report, args, sizes)
     sections.seams(report, sizes, models[args.variants[0]][0].generator)
     sections.pipeline(report, args, sizes, max(gan.values()))
     first, batch = args.variants[0], min(args.batch_size)
@@ -203,7 +211,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sections.ablation(report, args, sizes, batch)
     if args.memory:
         memory(report, args, sizes, [a for a in argv if a])
-    out = Path(args.output)
+    return _write(lines, args.output)
+
+
+def _write(lines: list[str], output: str) -> int:
+    """Write the report to ``output``; returns the exit code 0."""
+    from srgan.io import atomic_write_bytes
+
+    out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, ("\n".join(lines) + "\n").encode())
     print(f"wrote {out}")

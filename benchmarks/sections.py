@@ -75,11 +75,30 @@ def upscaling(report, args, sizes, models: dict) -> None:
                + _speedup(times))
 
 
+def backends(report, args, sizes) -> None:
+    """Each inference backend against Keras float32, on the paper's generator (random
+    weights, same cost): images/s at ``lr_size`` and output MP/s at ``mp_side``."""
+    from srgan.models.srresnet import build_generator
+
+    config = workloads.model_config(sizes, "subpixel")
+    generator = build_generator(config)
+    for side, label in ((sizes.lr_size, "images/s"), (sizes.mp_side, "output MP/s")):
+        cases = workloads.backend_cases(generator, config, side, batched=label == "images/s")
+        times = perf.interleaved_times({name: run for name, (run, _) in cases.items()},
+                                       args.steps)
+        rate = {name: cases[name][1] / t * (1 if label == "images/s" else
+                                            (side * sizes.scale) ** 2 / 1e6)
+                for name, t in times.items()}
+        report(f"backends {side}->{side * sizes.scale}, {label} (x Keras float32): " + " | ".join(
+            f"{name} {value:.3f} ({value / rate['keras']:.2f}x)" for name, value in rate.items()))
+
+
 def seams(report, sizes, generator) -> None:
-    """Tiled against whole-image output, at the default pad and at the receptive radius."""
+    """Tiled against whole-image output, at the default pad and at the pad that makes the
+    default cross-fade exact (twice the receptive radius)."""
     shape, tile = (2 * sizes.seam_tile + 7, sizes.seam_tile + 11), sizes.seam_tile
     radius = receptive_radius(generator)
-    for pad in (sizes.tile_pad, int(np.ceil(radius))):
+    for pad in (sizes.tile_pad, int(np.ceil(2 * radius))):
         near, away, band = workloads.seam_errors(generator, sizes.scale, shape, tile, pad)
         where = (f"{near} within {band} LR px of a seam, {away} elsewhere" if band
                  else f"{max(near, away)} everywhere")

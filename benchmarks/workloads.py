@@ -184,23 +184,56 @@ def seam_errors(generator: keras.Model, scale: int, shape: tuple, tile: int,
                 pad: int) -> tuple[int, int, int]:
     """Worst ``|tiled - untiled|`` in grey levels, near tile seams and away from them.
 
-    A tile lacks context only within ``receptive_radius - pad`` LR pixels of a seam (the
-    "band"); elsewhere tiled output must equal the whole-image output up to rounding.
+    Tiles are cross-faded over ``pad`` LR pixels (the default blend), so a tile lacking
+    context contributes only within ``receptive_radius - pad / 2`` LR pixels of a seam
+    (the "band"); elsewhere tiled output must equal the whole-image output up to rounding.
 
     Returns:
         ``(worst_near, worst_away, band)``, ``band`` in LR pixels.
     """
+    from srgan.inference import tiling
+
     image = np.random.default_rng(1).integers(0, 256, (*shape, 3), np.uint8)
     full = upscale(generator, image, scale).astype(int)
     tiled = upscale(generator, image, scale, tile=tile, tile_pad=pad).astype(int)
     diff = np.abs(tiled - full).max(axis=2)
-    band = max(0, int(np.ceil(receptive_radius(generator) - pad)))
+    band = max(0, int(np.ceil(receptive_radius(generator) - pad / 2)))
     near = np.zeros(diff.shape, bool)
     for axis, size in enumerate(shape):
-        for seam in range(tile, size, tile):
-            lo, hi = (seam - band) * scale, (seam + band) * scale
+        for span in tiling.spans(size, tile, pad)[1:]:
+            lo, hi = (span.core[0] - band) * scale, (span.core[0] + band) * scale
             if axis == 0:
                 near[max(lo, 0):hi, :] = True
             else:
                 near[:, max(lo, 0):hi] = True
     return int(diff[near].max(initial=0)), int(diff[~near].max(initial=0)), band
+
+
+# Images per call of the batched Keras case of the backend comparison.
+BACKEND_BATCH = 8
+
+
+def backend_cases(generator: keras.Model, config: ModelConfig, side: int,
+                  batched: bool) -> dict[str, tuple[Callable[[], np.ndarray], int]]:
+    """``upscale`` of ``side x side`` images on each inference backend: ``{name: (run,
+    images per run)}``.
+
+    Keras float32 (the graph ``predict.py`` ran before backends existed), Keras with XLA,
+    TFLite with XNNPACK at float32, float16 and int8 weights (its window is the image);
+    with ``batched``, Keras float32 on :data:`BACKEND_BATCH` images at once too.
+    """
+    from srgan.inference.backends import KerasRunner, TFLiteRunner
+    from srgan.inference.export import to_tflite
+    from srgan.inference.upscale import upscale_stack
+
+    runners = {"keras": KerasRunner(generator), "keras-xla": KerasRunner(generator, jit=True)}
+    for precision in ("float32", "float16", "int8"):
+        runners[f"tflite-{precision}"] = TFLiteRunner(to_tflite(generator, config, side,
+                                                                precision))
+    images = np.stack([_lr_image(side, seed) for seed in range(BACKEND_BATCH)])
+    cases = {name: (lambda r=run: upscale_stack(r, images[:1], config.scale, tile_pad=0), 1)
+             for name, run in runners.items()}
+    if batched:
+        cases[f"keras x{BACKEND_BATCH}"] = (lambda: upscale_stack(
+            runners["keras"], images, config.scale, batch=BACKEND_BATCH), BACKEND_BATCH)
+    return cases

@@ -1,8 +1,10 @@
-"""Command lines: ``train_main``, ``predict_main`` and ``evaluate_main(argv)`` return exit codes.
+"""Command lines: ``train_main``, ``predict_main``, ``evaluate_main`` and ``export_main(argv)``
+return exit codes.
 
 Flags map one to one onto dataclass fields (flag ``--num-blocks`` -> field ``num_blocks``):
 :mod:`srgan.config`'s for train.py, :class:`srgan.inference.predict.PredictOptions` and
-:class:`srgan.evaluation.evaluate.EvaluateOptions` for the others. Each flag's type comes
+:class:`srgan.evaluation.evaluate.EvaluateOptions` and
+:class:`srgan.inference.export.ExportOptions` for the others. Each flag's type comes
 from the field's type hint and its default from the field, so both are written down once.
 The CLI builds the frozen dataclass and hands it to the library; no ``argparse.Namespace``
 goes further than this module.
@@ -220,3 +222,32 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
         return evaluate.run(_load_model(args.model), options)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
+
+
+def export_parser() -> argparse.ArgumentParser:
+    """The flags of ``export.py``: ``--model`` and :class:`ExportOptions`'s fields."""
+    from srgan.inference.export import ExportOptions
+
+    p = argparse.ArgumentParser(
+        prog="export.py", description="Export a trained generator as a TensorFlow "
+        "SavedModel or ONNX model (any image size), or a TFLite model (fixed tile size; "
+        "float32, float16 or int8 weights); all take and return uint8 RGB.")
+    _add_model_flag(p)
+    _add_dataclass_flags(p, ExportOptions)
+    return p
+
+
+def export_main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``export.py``; exits 2 on a usage error."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from srgan.inference import export
+
+    args = export_parser().parse_args(argv)
+    try:
+        options = _from_args(export.ExportOptions, args)
+        generator = _load_model(args.model)
+        name = generator.path.name.removesuffix(".weights.h5")
+        print(f"wrote {export.export(generator, name, options)}")
+    except (FileNotFoundError, ValueError, OSError) as e:
+        return _fail(str(e))
+    return 0

@@ -242,3 +242,47 @@ def check_writable_dir(path: os.PathLike | str) -> Path:
     except OSError as exc:
         raise _os_error(path, "not writable", exc) from exc
     return path
+
+
+def read_metadata(path: os.PathLike | str) -> dict:
+    """The colour profile and EXIF of an image file, to carry over to its upscaled copy.
+
+    Returns ``{"icc_profile": bytes, "exif": bytes}`` with only the keys the file has. The
+    EXIF orientation is reset to 1, since :func:`read_image` already applied it to the
+    pixels. Metadata that cannot be read is left out, never an error.
+    """
+    found = {}
+    with contextlib.suppress(Exception), Image.open(path) as im:
+        if im.info.get("icc_profile"):
+            found["icc_profile"] = im.info["icc_profile"]
+        exif = im.getexif()
+        if exif:
+            exif[0x0112] = 1  # Orientation: pixels are already upright
+            found["exif"] = exif.tobytes()
+    return found
+
+
+SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
+
+
+def atomic_save_image(path: os.PathLike | str, array: np.ndarray, quality: int = 95,
+                      metadata: dict | None = None) -> Path:
+    """Saves uint8 HxWx3 or HxWx4 atomically as PNG, JPEG or WebP (from the suffix of
+    ``path``), with ``quality`` for JPEG and WebP and ``metadata`` from
+    :func:`read_metadata`; returns ``path``.
+
+    Raises:
+        ValueError: a suffix other than .png/.jpg/.webp, alpha for JPEG, or a bad array.
+    """
+    path, array = Path(path), np.asarray(array)
+    fmt = SAVE_FORMATS.get(path.suffix.lower().lstrip("."))
+    if fmt is None:
+        raise ValueError(f"{path}: can save only {', '.join(SAVE_FORMATS)}")
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ValueError(f"{path}: need uint8 HxWx3/HxWx4, got {array.dtype} {array.shape}")
+    if fmt == "JPEG" and array.shape[2] == 4:
+        raise ValueError(f"{path}: JPEG has no alpha channel; use png or webp")
+    extra = {"quality": quality} if fmt != "PNG" else {}
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format=fmt, **extra, **(metadata or {}))
+    return path

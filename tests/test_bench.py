@@ -65,10 +65,19 @@ def test_bench_quick_smoke_run(tmp_path, capsys):
                        "--no-memory",
                        "-o", str(out)]) == 0
     text = out.read_text()
-    for expected in ("gan step", "pretrain step", "inference", "tiling", "tf.data",
+    for expected in ("gan step", "pretrain step", "inference", "tiling", "tf.data", "backends",
+                     "tflite-float16", "keras-xla",
                      "profile", "GFLOP/s", "what each choice gains", "stock Keras Conv2D"):
         assert expected in text
     assert text.strip() in capsys.readouterr().out
+
+
+def test_bench_only_backends(tmp_path):
+    out = tmp_path / "bench.txt"
+    assert bench.main(["--quick", "--steps", "1", "--only-backends", "-o", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[2:]] == ["backends 8->32", "backends 16->64"]
+    assert "keras 1.000" not in lines[2] and "(1.00x)" in lines[2] and "keras x8" in lines[2]
 
 
 def test_bench_data_case_runs():

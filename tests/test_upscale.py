@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from srgan.config import ModelConfig
-from srgan.inference.upscale import upscale
+from srgan.inference.backends import KerasRunner
+from srgan.inference.upscale import upscale, upscale_stack
 from srgan.models.srresnet import PixelShuffle, build_generator
 
 KERNEL_GAIN = 1.5
@@ -96,6 +97,72 @@ def test_gray_is_replicated_to_rgb(gen4):
     np.testing.assert_array_equal(upscale(gen4, gray[..., None], 4), expected)
 
 
+@pytest.mark.parametrize("tile", [None, 5])
+def test_gray_stays_gray(gen4, tile):
+    """The colour model tints gray texture (R, G, B differ by tens of levels); the output
+    of a gray input is its luma, R = G = B."""
+    gray = _image((13, 21))
+    out = upscale(gen4, gray, 4, tile=tile, tile_pad=3)
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    colour = upscale(gen4, np.stack([gray, gray, gray ^ 1], axis=2), 4)  # not quite gray
+    assert _max_diff(colour[..., :1], colour[..., 1:2]) > 10
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from srgan.models.weights import load_generator
+    from srgan.pretrained import resolve
+
+    return load_generator(resolve("srgan")).model
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_flat_images_keep_their_level_and_colour(shipped, level):
+    """A flat grey, black or white image comes back flat: within 1 level, no tint.
+
+    The mirrored margin (``pre_pad``) matters: without it the zero padding of the
+    convolutions pulls the border 2 levels off.
+    """
+    image = np.full((16, 24, 3), level, np.uint8)
+    out = upscale(shipped, image, 4, pre_pad=10).astype(int)
+    assert np.abs(out - level).max() <= 1
+    grey = np.full((16, 24, 3), 128, np.uint8)
+    assert np.abs(upscale(shipped, grey, 4).astype(int) - 128).max() > 1
+
+
+def test_alpha_through_the_model(gen4):
+    rgba = _image((13, 21, 4))
+    out = upscale(gen4, rgba, 4, alpha="model", tile=8, tile_pad=3)
+    expected = upscale(gen4, rgba[..., 3], 4, tile=8, tile_pad=3)[..., 0]
+    np.testing.assert_array_equal(out[..., 3], expected)
+    np.testing.assert_array_equal(out[..., :3], upscale(gen4, rgba[..., :3], 4, tile=8,
+                                                        tile_pad=3))
+
+
+def test_memory_budget_tiles_large_images_only(gen4):
+    image = _image((23, 37, 3))
+    whole = upscale(gen4, image, 4)
+    np.testing.assert_array_equal(upscale(gen4, image, 4, max_memory=1 << 30), whole)
+    shapes = []
+
+    class Recording(KerasRunner):
+        def __call__(self, batch):
+            shapes.append(batch.shape)
+            return super().__call__(batch)
+
+    image = _image((80, 80, 3))
+    out = upscale(Recording(gen4), image, 4, max_memory=4 << 20, tile_pad=12, blend=4)
+    assert len(shapes) > 1 and max(s[1] for s in shapes) < 80
+    assert _max_diff(out, upscale(gen4, image, 4)) <= 1  # 12 - 4 / 2 >= radius 10
+
+
+def test_stack_batches_equal_images(gen4):
+    images = np.stack([_image((13, 21, 3), seed) for seed in range(3)])
+    out = upscale_stack(gen4, images, 4, batch=3)
+    for image, sr in zip(images, out):
+        np.testing.assert_array_equal(sr, upscale(gen4, image, 4))
+
+
 def test_alpha_upscaled_separately(gen4):
     h, w, scale = 13, 21, 4
     rgba = _image((h, w, 4))
@@ -112,11 +179,21 @@ def test_alpha_upscaled_separately(gen4):
 
 @pytest.mark.parametrize("tile", [5, 8, 16])
 @pytest.mark.parametrize("extra_pad", [0, 2])
-def test_tiled_equals_untiled(gen4, tile, extra_pad):
+@pytest.mark.parametrize("blend", [0, 4])
+def test_tiled_equals_untiled(gen4, tile, extra_pad, blend):
+    """Full overlap: the cross-fade lies wholly in pixels every tile gets right."""
     image = _image((23, 37, 3))
-    pad = receptive_radius(gen4) + extra_pad
-    assert _max_diff(upscale(gen4, image, 4, tile=tile, tile_pad=pad),
+    pad = receptive_radius(gen4) + blend // 2 + extra_pad
+    assert _max_diff(upscale(gen4, image, 4, tile=tile, tile_pad=pad, blend=blend),
                      upscale(gen4, image, 4)) <= 1
+
+
+def test_blend_wider_than_the_overlap_allows_shows(gen4):
+    """The exactness condition is tight: a blend reaching into wrong pixels shows."""
+    image = _image((23, 37, 3))
+    pad = receptive_radius(gen4)
+    assert _max_diff(upscale(gen4, image, 4, tile=16, tile_pad=pad, blend=8),
+                     upscale(gen4, image, 4)) > 1
 
 
 def test_tiled_batches_equal_single_tiles(gen4):
@@ -135,14 +212,17 @@ def test_tile_covering_image_equals_untiled(gen4, tile):
 def test_short_pad_shows_seams_only_near_seams(gen4):
     """Proves the equality tests can fail: without enough pad, seams differ, and only there.
 
-    One vertical seam at LR column 32 (HR column 128); height 24 < tile, so no other seam.
+    Vertical seams at LR columns 32 and 64 (HR 128 and 256); height 24 < tile, so no
+    other seam. The middle tile's window has exactly ``pad`` pixels of context each side
+    (the outer windows are shifted inward and see more).
     """
     scale, radius = 4, receptive_radius(gen4)
-    image = _image((24, 64, 3))
+    image = _image((24, 96, 3))
     full = upscale(gen4, image, scale)
-    near = np.abs(np.arange(64 * scale) + 0.5 - 32 * scale) < radius * scale
+    x = np.arange(96 * scale) + 0.5
+    near = (np.abs(x - 32 * scale) < radius * scale) | (np.abs(x - 64 * scale) < radius * scale)
     for pad, worst_near_seam in [(0, 64), (radius - 2, 1)]:
-        tiled = upscale(gen4, image, scale, tile=32, tile_pad=pad)
+        tiled = upscale(gen4, image, scale, tile=32, tile_pad=pad, blend=0)
         assert _max_diff(tiled[:, near], full[:, near]) > worst_near_seam
         assert _max_diff(tiled[:, ~near], full[:, ~near]) <= 1
 

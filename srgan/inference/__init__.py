@@ -1,1 +1,2 @@
-"""Using a trained generator: tiled upscaling of one image, and what ``predict.py`` does."""
+"""Using a trained generator: feathered tiled upscaling, runners (Keras, XLA, TFLite), export
+(SavedModel, TFLite, ONNX), and what ``predict.py`` does with photos and videos."""

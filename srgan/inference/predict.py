@@ -1,53 +1,41 @@
-"""What ``predict.py`` does: a demo on the sample faces, or upscaling a user's images.
+"""What ``predict.py`` does: a demo on the sample faces, or upscaling a user's files.
 
 * :func:`predict_samples`: each built-in sample face is prepared and degraded exactly as in
   training (centre square, HR at the model's ``hr_size``, antialiased bicubic x1/scale),
   super-resolved, and compared with plain bicubic upscaling of the same LR image.
-* :func:`predict_folder`: real low-resolution inputs (a file or a folder) are upscaled
-  x``scale`` at their native size; alpha is upscaled separately, grayscale and palette
-  images become RGB. Outputs are PNGs written atomically inside ``output``.
+* :func:`srgan.inference.photos.predict_folder`: real low-resolution photos (a file or a
+  folder) upscaled at their native size, in tiles sized from a memory budget.
+* :func:`srgan.inference.video.predict_video`: a video, frame by frame.
 
-Both take a :class:`PredictOptions`; ``predict.py`` builds it from its flags.
+All take a :class:`PredictOptions`; ``predict.py`` builds it from its flags.
 """
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
 from srgan import io
-from srgan.config import DataConfig, flag
 from srgan.data import pipeline
 from srgan.evaluation import metrics
 from srgan.evaluation.figures import triptych_png
+from srgan.inference.backends import make_runner
+from srgan.inference.options import VIDEO_EXTENSIONS, PredictOptions, upscale_kwargs
+from srgan.inference.photos import predict_folder
 from srgan.inference.upscale import interpolate, upscale
 from srgan.models.weights import Generator
 
-
-@dataclass(frozen=True)
-class PredictOptions:
-    """What to upscale, where the results go, and how the generator runs."""
-
-    input: Optional[str] = flag(
-        None, flags=("-i", "--input"), help="image file or folder (searched recursively) of "
-        "real low-resolution images, upscaled at their native size; none: the sample faces, "
-        "degraded as in training, with PSNR/SSIM against bicubic")
-    output: str = flag("results", flags=("-o", "--output"), help="output folder")
-    tile: Optional[int] = flag(None, help="process the LR image in tiles of this size "
-                               "(bounds memory)")
-    tile_pad: int = flag(16, help="LR pixels of context around each tile, cropped away after "
-                         "upscaling")
-    max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
-
+__all__ = ["PredictOptions", "predict_folder", "predict_samples", "run"]
 
 def run(generator: Generator, options: PredictOptions) -> int:
-    """:func:`predict_samples` without an ``input``, else :func:`predict_folder`."""
+    """:func:`predict_samples` without an ``input``; a video or images otherwise."""
     if options.input is None:
         return predict_samples(generator, options)
+    if Path(options.input).suffix.lower() in VIDEO_EXTENSIONS:
+        from srgan.inference.video import predict_video
+
+        return predict_video(generator, options)
     return predict_folder(generator, options)
 
 
@@ -68,12 +56,13 @@ def predict_samples(generator: Generator, options: PredictOptions) -> int:
         raise ValueError(f"{generator.path}: its model card has no hr_size, so the sample "
                          f"faces cannot be prepared as in training; pass --input instead")
     out_dir = io.check_writable_dir(Path(options.output))
+    runner = make_runner(generator, options.backend, window=hr_size // scale)
     print(f"{'image':<20} {'PSNR SR':>8} {'bicubic':>8} {'SSIM SR':>8} {'bicubic':>8}  (Y, dB)")
     for path in pipeline.sample_face_paths():
         hr = pipeline.prepare_hr(io.read_image(path, max_pixels=options.max_pixels), hr_size)
         lr = pipeline.degrade(hr, scale).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
-        sr = upscale(generator.model, lr, scale, tile=options.tile, tile_pad=options.tile_pad)
+        sr = upscale(runner, lr, scale, **upscale_kwargs(options))
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(
             interpolate(lr, scale), hr, scale)
         print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}")
@@ -82,40 +71,3 @@ def predict_samples(generator: Generator, options: PredictOptions) -> int:
                               triptych_png(lr, sr, hr, f"{path.name}: x{scale}"))
     print(f"wrote SR images and triptychs to {out_dir}")
     return 0
-
-
-def predict_folder(generator: Generator, options: PredictOptions) -> int:
-    """Upscale every image under ``options.input``; returns 1 if any failed, else 0.
-
-    A failed input gets one line naming it and the reason; the others still run, and no
-    partial output file is ever left behind.
-    """
-    scale = generator.scale
-    root = Path(options.input)
-    out_dir = io.check_writable_dir(Path(options.output))
-    paths = io.list_images(root)
-    if not paths:
-        raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
-    failed, written = 0, set()
-    for path in paths:
-        # Flatten nested names (a/b/c.jpg -> a_b_c_x4.png) so equal stems never collide.
-        rel = path.relative_to(root) if root.is_dir() else Path(path.name)
-        try:
-            image = io.read_image(path, max_pixels=options.max_pixels, keep_alpha=True)
-            name, n = "_".join(rel.with_suffix("").parts), 1
-            target = io.safe_output_path(out_dir, f"{name}_x{scale}.png")
-            while target in written:  # a.bmp after a.webp: a_2_x4.png, never overwritten
-                n += 1
-                target = io.safe_output_path(out_dir, f"{name}_{n}_x{scale}.png")
-            sr = upscale(generator.model, image, scale, tile=options.tile,
-                         tile_pad=options.tile_pad)
-            io.atomic_save_png(target, sr)
-            written.add(target)
-        except (io.ImageError, ValueError, OSError) as e:
-            failed += 1
-            print(f"error: {e}", file=sys.stderr)
-            continue
-        print(f"{path} -> {target} ({image.shape[1]}x{image.shape[0]} -> "
-              f"{sr.shape[1]}x{sr.shape[0]})")
-    print(f"{len(paths) - failed} of {len(paths)} images upscaled x{scale} into {out_dir}")
-    return 1 if failed else 0

@@ -1,0 +1,139 @@
+"""A generator exported for use without this code: TensorFlow SavedModel, TFLite or ONNX.
+
+Both take and return uint8 RGB: ``lr (B, h, w, 3) -> sr (B, h*s, w*s, 3)``, with the
+scaling to [-1, 1] and the rounding back inside the model, so that the exported file does
+what :func:`srgan.inference.upscale.upscale` does to each tile.
+
+* SavedModel: any batch, height and width (signature ``serving_default``, input ``lr``).
+* ONNX (opset 17, converted by tf2onnx): any batch, height and width, input ``lr``.
+* TFLite: a fixed ``(1, window, window, 3)`` input, as the interpreter plans its memory
+  for one shape; ``predict.py --backend tflite`` tiles images to it. ``float32``;
+  ``float16`` (weights stored as float16, half the file); ``int8`` (dynamic-range
+  quantisation: int8 weights, float activations, a quarter of the file). The models are
+  built from the plain Keras layers (no custom ops), so any TFLite runtime runs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+from srgan.config import ModelConfig, flag
+from srgan.models.srresnet import build_generator, copy_weights
+from srgan.pixels import to_uint8, to_unit_range
+
+FORMATS = ("savedmodel", "tflite", "onnx")
+PRECISIONS = ("float32", "float16", "int8")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What ``export.py`` writes."""
+
+    format: str = flag("tflite", choices=FORMATS, help="savedmodel or onnx (any size), or "
+                       "tflite (fixed --window)")
+    precision: str = flag("float32", choices=PRECISIONS, help="TFLite weights: float32, "
+                          "float16, or int8 (dynamic-range quantisation)")
+    window: int = flag(64, help="TFLite input side in LR pixels (predict tiles to it)")
+    output: str = flag("exported", flags=("-o", "--output"), help="output folder")
+
+    def __post_init__(self):
+        if self.window < 1:
+            raise ValueError(f"window must be positive, got {self.window}")
+
+
+def _uint8_model(model, config: ModelConfig) -> tf.types.experimental.PolymorphicFunction:
+    """The plain-layer copy of ``model`` as a ``tf.function`` uint8 -> uint8."""
+    plain = build_generator(config, fast=False)
+    copy_weights(model, plain)
+    return tf.function(lambda lr: to_uint8(plain(to_unit_range(lr), training=False)))
+
+
+def uint8_function(model, config: ModelConfig, shape) -> tf.types.experimental.ConcreteFunction:
+    """The plain-layer copy of ``model`` as a concrete function uint8 ``shape`` -> uint8,
+    its weights frozen into constants (a TFLite converter would otherwise keep them as
+    resource variables that the interpreter starts at zero).
+
+    Args:
+        model: a generator built by :func:`srgan.models.srresnet.build_generator`.
+        config: its architecture.
+        shape: ``(B, h, w, 3)`` input shape; ``None`` entries stay dynamic.
+    """
+    return convert_variables_to_constants_v2(_uint8_model(model, config).get_concrete_function(
+        tf.TensorSpec(shape, tf.uint8, name="lr")))
+
+
+def to_onnx(model, config: ModelConfig) -> bytes:
+    """ONNX (opset 17, through tf2onnx) of ``model``: uint8 ``lr (B, h, w, 3)`` -> uint8
+    ``(B, h*s, w*s, 3)``, any batch and size."""
+    import tf2onnx
+
+    spec = [tf.TensorSpec((None, None, None, 3), tf.uint8, name="lr")]
+    proto, _ = tf2onnx.convert.from_function(_uint8_model(model, config),
+                                             input_signature=spec, opset=17)
+    return proto.SerializeToString()
+
+
+def to_tflite(model, config: ModelConfig, window: int = 64,
+              precision: str = "float32") -> bytes:
+    """TFLite flatbuffer of ``model``: uint8 ``(1, window, window, 3)`` -> uint8
+    ``(1, window*s, window*s, 3)``; weights in ``precision`` (:data:`PRECISIONS`)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [uint8_function(model, config, (1, window, window, 3))])
+    if precision != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if precision == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+@contextlib.contextmanager
+def _atomic_dir(path: Path):
+    """Yields a temp folder beside ``path`` that replaces ``path`` if the block succeeds."""
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
+    try:
+        yield tmp
+        old = path.with_name(f".{path.name}.old-{secrets.token_hex(4)}")
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_savedmodel(model, config: ModelConfig, path: Path) -> Path:
+    """Write ``model`` as a SavedModel folder at ``path`` (replaced atomically): signature
+    ``serving_default``, uint8 ``lr (B, h, w, 3)`` -> uint8 ``sr (B, h*s, w*s, 3)``."""
+    path = Path(path)
+    module = tf.Module()
+    module.serve = uint8_function(model, config, (None, None, None, 3))
+    with _atomic_dir(path) as tmp:
+        tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
+    return path
+
+
+def export(generator, name: str, options: ExportOptions) -> Path:
+    """Write ``generator`` (a :class:`srgan.models.weights.Generator`) as ``options`` say,
+    into ``options.output``; returns the path written."""
+    from srgan import io
+
+    out_dir = io.check_writable_dir(Path(options.output))
+    if options.format == "savedmodel":
+        return save_savedmodel(generator.model, generator.config,
+                               io.safe_output_path(out_dir, name))
+    if options.format == "onnx":
+        return io.atomic_write_bytes(io.safe_output_path(out_dir, f"{name}.onnx"),
+                                     to_onnx(generator.model, generator.config))
+    data = to_tflite(generator.model, generator.config, options.window, options.precision)
+    target = io.safe_output_path(out_dir, f"{name}_{options.precision}_{options.window}.tflite")
+    return io.atomic_write_bytes(target, data)

@@ -1,0 +1,142 @@
+"""predict.py on photos: names, formats, outscale, metadata, skipping, batching (tiny model)."""
+
+from __future__ import annotations
+
+import io as bytes_io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srgan.config import ModelConfig
+from srgan.inference.options import PredictOptions
+from srgan.inference.photos import predict_folder
+from srgan.models.srresnet import build_generator
+from srgan.models.weights import export_generator, load_generator
+
+ICC = b"not really a profile, but Pillow carries the bytes as they are"
+
+
+@pytest.fixture(scope="module")
+def generator(tmp_path_factory):
+    model = ModelConfig(num_filters=4, num_blocks=1)
+    weights = tmp_path_factory.mktemp("model") / "g.weights.h5"
+    export_generator(build_generator(model), model, weights, {"hr_size": 32})
+    return load_generator(weights)
+
+
+def _photo(path, size=(12, 10), mode="RGB", **save):
+    rng = np.random.default_rng(0)
+    channels = {"RGB": 3, "RGBA": 4}[mode]
+    array = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    Image.fromarray(array, mode).save(path, **save)
+    return path
+
+
+def _run(generator, tmp_path, **options) -> int:
+    return predict_folder(generator, PredictOptions(output=str(tmp_path / "out"), **options))
+
+
+def test_names_formats_and_outscale(generator, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    _photo(src / "a.jpg")
+    _photo(src / "b.png", mode="RGBA")
+    _photo(src / "c.webp")
+    assert _run(generator, tmp_path, input=str(src), ext="auto", suffix="up",
+                outscale=2.5) == 0
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["a_up.jpg", "b_up.png", "c_up.webp"]
+    for name, mode in [("a_up.jpg", "RGB"), ("b_up.png", "RGBA"), ("c_up.webp", "RGB")]:
+        with Image.open(out / name) as im:
+            assert im.size == (30, 25) and im.mode == mode
+
+
+def test_jpeg_quality_is_used(generator, tmp_path):
+    _photo(tmp_path / "a.png", size=(32, 32))
+    sizes = []
+    for quality in (20, 95):
+        _run(generator, tmp_path, input=str(tmp_path / "a.png"), ext="jpg",
+             jpeg_quality=quality, overwrite=True)
+        sizes.append((tmp_path / "out" / "a_x4.jpg").stat().st_size)
+    assert sizes[0] < sizes[1] / 2
+
+
+def test_icc_profile_and_exif_are_kept(generator, tmp_path):
+    exif = Image.Exif()
+    exif[0x010F] = "Camera Maker"  # Make
+    exif[0x0112] = 6  # rotated: the pixels are turned upright, the tag reset
+    _photo(tmp_path / "a.jpg", icc_profile=ICC, exif=exif.tobytes())
+    assert _run(generator, tmp_path, input=str(tmp_path / "a.jpg"), ext="jpg") == 0
+    with Image.open(tmp_path / "out" / "a_x4.jpg") as im:
+        assert im.info.get("icc_profile") == ICC
+        assert im.getexif()[0x010F] == "Camera Maker" and im.getexif()[0x0112] == 1
+        assert im.size == (40, 48)  # 12x10, rotated by its EXIF, then x4
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(generator, tmp_path, capsys):
+    _photo(tmp_path / "a.png")
+    target = tmp_path / "out" / "a_x4.png"
+    target.parent.mkdir()
+    target.write_bytes(b"mine")
+    assert _run(generator, tmp_path, input=str(tmp_path / "a.png")) == 0
+    assert target.read_bytes() == b"mine" and "1 skipped" in capsys.readouterr().out
+    assert _run(generator, tmp_path, input=str(tmp_path / "a.png"), overwrite=True) == 0
+    assert Image.open(target).size == (48, 40)
+
+
+def test_batches_give_the_same_images(generator, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (10, 12, 3), np.uint8)
+                        ).save(src / f"{i}.png")
+    _photo(src / "odd.png", size=(7, 9))
+    outputs = {}
+    for batch in (1, 3):
+        out = tmp_path / f"out{batch}"
+        predict_folder(generator, PredictOptions(input=str(src), output=str(out),
+                                                 batch_size=batch))
+        outputs[batch] = {p.name: np.asarray(Image.open(p)) for p in out.iterdir()}
+    assert outputs[1].keys() == outputs[3].keys() and len(outputs[1]) == 4
+    for name, image in outputs[1].items():
+        np.testing.assert_array_equal(image, outputs[3][name])
+
+
+def test_alpha_cannot_go_to_jpeg(generator, tmp_path, capsys):
+    _photo(tmp_path / "a.png", mode="RGBA")
+    assert _run(generator, tmp_path, input=str(tmp_path / "a.png"), ext="jpg") == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "a.png" in err and "--ext png" in err
+
+
+@pytest.mark.parametrize("field, value", [("jpeg_quality", 0), ("outscale", -1.0),
+                                          ("batch_size", 0), ("max_memory", 0)])
+def test_bad_options_are_refused(field, value):
+    with pytest.raises(ValueError, match=field.split("_")[0]):
+        PredictOptions(**{field: value})
+
+
+def test_metadata_of_a_file_without_any_is_empty(tmp_path):
+    from srgan.io import read_metadata
+
+    _photo(tmp_path / "a.png")
+    assert read_metadata(tmp_path / "a.png") == {}
+    buffer = bytes_io.BytesIO(b"junk")
+    assert read_metadata(buffer) == {}
+
+
+@pytest.mark.parametrize("backend, tolerance", [("keras-xla", 1), ("tflite", 1),
+                                                ("tflite-int8", 12)])
+def test_backends_give_the_keras_image(generator, tmp_path, backend, tolerance):
+    """TFLite runs a fixed 64-pixel window: a 70x40 photo takes several tiles, each
+    smaller image is padded to it."""
+    _photo(tmp_path / "a.png", size=(70, 40))
+    images = {}
+    for name in ("keras", backend):
+        out = tmp_path / name
+        assert predict_folder(generator, PredictOptions(
+            input=str(tmp_path / "a.png"), output=str(out), backend=name)) == 0
+        images[name] = np.asarray(Image.open(out / "a_x4.png")).astype(int)
+    assert images[backend].shape == (160, 280, 3)
+    assert np.abs(images[backend] - images["keras"]).max() <= tolerance

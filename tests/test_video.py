@@ -1,0 +1,68 @@
+"""predict.py on a video: a 1-second synthetic clip keeps its frames, rate and audio."""
+
+from __future__ import annotations
+
+import subprocess
+
+import imageio_ffmpeg
+import pytest
+
+from srgan.config import ModelConfig
+from srgan.inference.options import PredictOptions
+from srgan.inference.predict import run
+from srgan.models.srresnet import build_generator
+from srgan.models.weights import export_generator, load_generator
+
+
+@pytest.fixture(scope="module")
+def generator(tmp_path_factory):
+    model = ModelConfig(num_filters=4, num_blocks=1)
+    weights = tmp_path_factory.mktemp("model") / "g.weights.h5"
+    export_generator(build_generator(model), model, weights, {"hr_size": 32})
+    return load_generator(weights)
+
+
+def _clip(path, audio: bool, fps: int = 10, size: str = "16x12"):
+    """A 1-second testsrc clip (H.264), with a sine tone when ``audio``."""
+    inputs = ["-f", "lavfi", "-i", f"testsrc=size={size}:rate={fps}:duration=1"]
+    if audio:
+        inputs += ["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", "-shortest"]
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", *inputs,
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+def _probe(path) -> tuple[dict, int]:
+    frames = imageio_ffmpeg.read_frames(str(path))
+    meta = next(frames)
+    return meta, sum(1 for _ in frames)
+
+
+@pytest.mark.parametrize("audio, batch", [(True, 3), (False, 1)])
+def test_clip_keeps_frames_rate_and_audio(generator, tmp_path, audio, batch):
+    src = _clip(tmp_path / "clip.mp4", audio)
+    out = tmp_path / "out"
+    assert run(generator, PredictOptions(input=str(src), output=str(out),
+                                         batch_size=batch)) == 0
+    meta, count = _probe(out / "clip_x4.mp4")
+    assert count == 10 and meta["size"] == (64, 48) and meta["fps"] == 10
+    assert meta["codec"] == "h264"
+    assert (meta.get("audio_codec") == "aac") == audio
+    assert [p.name for p in out.iterdir()] == ["clip_x4.mp4"]  # no temp file left
+
+
+def test_outscale_and_skip(generator, tmp_path, capsys):
+    src = _clip(tmp_path / "clip.mp4", audio=False)
+    options = dict(input=str(src), output=str(tmp_path / "out"), outscale=2.0)
+    assert run(generator, PredictOptions(**options)) == 0
+    assert _probe(tmp_path / "out" / "clip_x4.mp4")[0]["size"] == (32, 24)
+    assert run(generator, PredictOptions(**options)) == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_not_a_video_is_one_line(generator, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(OSError, match="bad.mp4: cannot read as a video"):
+        run(generator, PredictOptions(input=str(bad), output=str(tmp_path / "out")))
+    assert not any((tmp_path / "out").iterdir())
