@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+GENERATORS = ("srresnet", "srcnn")
 UPSAMPLE_MODES = ("subpixel", "nearest")
 DISC_HEADS = ("patch", "global")
 PERCEPTUAL_BACKBONES = ("auto", "vgg19", "vgg16-offline")
@@ -71,8 +72,12 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Generator (SRResNet) and discriminator shape. Defaults are the SRGAN paper's, except
-    two that README's "Training recipe" measures.
+    """Generator and discriminator shape. Defaults are the SRGAN paper's, except two that
+    README's "Training recipe" measures.
+
+    ``generator``: ``srresnet`` (the paper's) or ``srcnn`` (Dong et al. 2014, the classic
+    baseline: 9-1-5 convs with ``num_filters`` and ``num_filters / 2`` filters on the
+    bicubic upscaling; ``num_blocks``, ``upsample`` and ``batch_norm`` do not apply to it).
 
     ``upsample``: ``subpixel`` is the paper's conv to 4C, depth_to_space, PReLU;
     ``nearest`` (UpSampling2D, conv 256, ReLU: the original Keras SRGAN code's) is slower
@@ -84,6 +89,8 @@ class ModelConfig:
     at inference) instead of tanh.
     """
 
+    generator: str = flag("srresnet", choices=GENERATORS, help="generator architecture "
+                          "(srcnn: the 9-1-5 SRCNN baseline on bicubic-upscaled RGB)")
     scale: int = flag(4, choices=SCALES, help="upscaling factor; sets the number of x2 "
                       "upsampling stages")
     num_filters: int = flag(64, help="generator width (64 in the paper)")
@@ -101,8 +108,8 @@ class ModelConfig:
 
 
 # The ModelConfig fields that shape the generator (the rest are the discriminator's).
-GENERATOR_FIELDS = ("scale", "num_filters", "num_blocks", "upsample", "batch_norm",
-                    "global_residual")
+GENERATOR_FIELDS = ("generator", "scale", "num_filters", "num_blocks", "upsample",
+                    "batch_norm", "global_residual")
 # What a generator description written before batch_norm/global_residual existed means.
 LEGACY_MODEL_FIELDS = {"batch_norm": True, "global_residual": False}
 
@@ -226,6 +233,8 @@ def validate(cfg: Config) -> None:
     m, d = cfg.model, cfg.data
     if m.scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {m.scale}")
+    if m.generator not in GENERATORS:
+        raise ValueError(f"generator must be one of {GENERATORS}, got {m.generator!r}")
     if m.upsample not in UPSAMPLE_MODES:
         raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {m.upsample!r}")
     if m.disc_head not in DISC_HEADS:

@@ -19,7 +19,8 @@ from srgan.config import GENERATOR_FIELDS, Config
 from srgan.models.weights import GENERATOR_WEIGHTS, generator_json, read_card
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-SHIPPED = {"srresnet": "srresnet_x4_faces", "srgan": "srgan_x4_faces"}
+SHIPPED = {"srresnet": "srresnet_x4_faces", "srgan": "srgan_x4_faces",
+           "srcnn": "srcnn_x4_faces"}
 
 
 def shipped_path(name: str) -> Path:

@@ -18,7 +18,8 @@ import keras
 
 from srgan import io
 from srgan.config import LEGACY_MODEL_FIELDS, ModelConfig
-from srgan.models.srresnet import build_generator, copy_weights
+from srgan.models.generators import build_generator
+from srgan.models.srresnet import copy_weights
 
 GENERATOR_WEIGHTS = "generator.weights.h5"
 GENERATOR_BEST_WEIGHTS = "generator_best.weights.h5"
@@ -123,7 +124,7 @@ def load_generator(weights_path: Path) -> Generator:
     weights_path = Path(weights_path)
     if not weights_path.is_file():
         raise FileNotFoundError(f"{weights_path}: no trained generator here; run "
-                                f"`python train.py` first or pass --model srresnet|srgan|PATH")
+                                f"`python train.py` first or pass --model srresnet|srgan|srcnn|PATH")
     card, model_cfg = read_card(weights_path)
     generator = build_generator(model_cfg)
     try:
