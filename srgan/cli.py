@@ -143,11 +143,18 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _add_model_flag(p: argparse.ArgumentParser) -> None:
-    """``--model`` (alias ``--weights``), shared by predict.py and evaluate.py."""
+    """``--model`` (alias ``--weights``), ``--method`` and ZSSR's flags, shared by predict.py
+    and evaluate.py. Imports TensorFlow."""
+    from srgan.inference.zssr import ZSSRConfig
+
     p.add_argument("--model", "--weights", dest="model", default=None,
-                   help="srresnet or srgan (the shipped face models), or a .weights.h5 file "
-                   "with its .json card beside it (default: checkpoints/generator.weights.h5 "
-                   "if a training run left one, else srgan)")
+                   help="srresnet, srgan or srcnn (the shipped face models), or a "
+                   ".weights.h5 file with its .json card beside it (default: "
+                   "checkpoints/generator.weights.h5 if a training run left one, else srgan)")
+    p.add_argument("--method", choices=("model", "zssr"), default="model",
+                   help="model: the trained generator --model names; zssr: zero-shot SR, a "
+                   "small network trained on each input image itself (no --model)")
+    _add_dataclass_flags(p.add_argument_group("zssr (with --method zssr)"), ZSSRConfig)
 
 
 def predict_parser() -> argparse.ArgumentParser:
@@ -165,12 +172,41 @@ def predict_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_model(model: Optional[str]):
-    """Load the generator ``--model`` names and say which one runs."""
+def _progress_bar():
+    """A ``progress(done, total, note)`` that draws a Keras progress bar (the note is for
+    the web page), a new one each time ``done`` starts again at 1 (the next image)."""
+    import keras
+
+    bar = None
+
+    def progress(done: int, total: int, note: str) -> None:
+        nonlocal bar
+        if bar is None or done == 1:
+            bar = keras.utils.Progbar(total, unit_name="step")
+        bar.update(done)
+
+    return progress
+
+
+def _load_model(args: argparse.Namespace):
+    """The generator ``--model`` names (or ZSSR, with ``--method zssr``); says which runs.
+
+    Raises:
+        ValueError: flags that do not go together.
+    """
     from srgan import pretrained
     from srgan.models.weights import load_generator
 
-    path = pretrained.resolve(model)
+    if args.method == "zssr":
+        from srgan.inference.zssr import ZSSRConfig, zssr_generator
+
+        if args.model is not None or getattr(args, "tile", None) is not None:
+            raise ValueError("--method zssr trains on each whole image: it takes no --model "
+                             "and no --tile")
+        cfg = _from_args(ZSSRConfig, args)
+        print(f"method: ZSSR x{cfg.scale}, at most {cfg.steps} steps per x2 stage")
+        return zssr_generator(cfg, _progress_bar())
+    path = pretrained.resolve(args.model)
     generator = load_generator(path)
     trained = generator.card.get("training", {})
     facts = ", ".join(f"{k} {trained[k]}" for k in ("phase", "step") if k in trained)
@@ -186,7 +222,7 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     args = predict_parser().parse_args(argv)
     try:
         options = _from_args(predict.PredictOptions, args)
-        return predict.run(_load_model(args.model), options)
+        return predict.run(_load_model(args), options)
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
 
@@ -217,6 +253,6 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     args = evaluate_parser().parse_args(argv)
     try:
         options = _from_args(evaluate.EvaluateOptions, args)
-        return evaluate.run(_load_model(args.model), options)
+        return evaluate.run(_load_model(args), options)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))

@@ -81,9 +81,12 @@ def _runner(generator) -> Callable[[np.ndarray], np.ndarray]:
     Tracing the graph costs more than running a 64x64 image through it (about 1.5 s
     against 0.4 s for the paper's generator on 2 CPU cores), so every later ``upscale``
     call with the same generator reuses the first trace. Weights are read at run time,
-    so the runner stays right while the generator trains.
+    so the runner stays right while the generator trains. A generator that brings its
+    own uint8 batch function as ``uint8_batch`` (ZSSR, which trains on each image:
+    :mod:`srgan.inference.zssr`) runs through that instead.
     """
-    run = getattr(generator, "_srgan_uint8_runner", None)
+    run = getattr(generator, "uint8_batch", None) or getattr(generator, "_srgan_uint8_runner",
+                                                               None)
     if run is None:
         run = _make_runner(generator)
         try:
