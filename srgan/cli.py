@@ -256,3 +256,19 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
         return evaluate.run(_load_model(args), options)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
+
+
+def app_main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``app.py``: serve the web page until Ctrl-C."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from srgan.web.server import WebOptions, serve
+
+    p = argparse.ArgumentParser(prog="app.py", description="A local web page: upload an "
+                                "image, upscale it with SRGAN, SRResNet, ZSSR or bicubic, "
+                                "compare with bicubic and download the result.")
+    _add_dataclass_flags(p, WebOptions)
+    try:
+        serve(_from_args(WebOptions, p.parse_args(argv)))
+    except OSError as e:  # the port is taken, the address unknown
+        return _fail(str(e))
+    return 0
