@@ -169,3 +169,12 @@ def test_evaluate_out_is_a_deprecated_alias_of_output(capsys):
     assert capsys.readouterr().err == "warning: --out is deprecated; use -o/--output\n"
     assert evaluate_parser().parse_args(["--data", "d"]).output is None  # the default applies
     assert evaluate.EvaluateOptions(data="d").output == "results/eval"
+
+
+def test_baselines_are_scored_as_rows_before_the_model():
+    hr = np.asarray(smooth_face(np.random.default_rng(2), 32, 32), np.uint8)
+    repeat = lambda x, training=False: tf.repeat(tf.repeat(x, 4, axis=1), 4, axis=2)  # noqa: E731
+    _, outs = evaluate.candidates(hr, 4, repeat, baselines={"srcnn": repeat})
+    assert list(outs) == ["nearest", "bilinear", "bicubic", "srcnn", "sr"]
+    results = [{"scores": evaluate.score_image(hr, outs, 4, None)}]
+    assert list(evaluate.summarize(results)) == list(outs)
