@@ -51,7 +51,7 @@ def browser(tmp_path):
     options.binary_location = CHROMIUM
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1000,900",
+                "--disable-component-update", "--disable-sync", "--window-size=900,1000",
                 f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(arg)
     options.add_experimental_option("prefs", {

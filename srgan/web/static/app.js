@@ -70,6 +70,7 @@ function follow(id, label, scale) {
   q(".title").textContent = `${label} x${scale}`;
   q(".slider").addEventListener("input", (e) => {
     q(".over").style.clipPath = `inset(0 0 0 ${e.target.value}%)`;
+    q(".divider").style.left = `${e.target.value}%`;
   });
   const poll = async () => {
     const job = await (await fetch("/api/jobs/" + id)).json();
