@@ -267,8 +267,9 @@ def app_main(argv: Optional[Sequence[str]] = None) -> int:
                                 "image, upscale it with SRGAN, SRResNet, ZSSR or bicubic, "
                                 "compare with bicubic and download the result.")
     _add_dataclass_flags(p, WebOptions)
+    options = _from_args(WebOptions, p.parse_args(argv))
     try:
-        serve(_from_args(WebOptions, p.parse_args(argv)))
-    except OSError as e:  # the port is taken, the address unknown
-        return _fail(str(e))
+        serve(options)
+    except (OSError, OverflowError) as e:  # the port taken or out of range, a bad address
+        return _fail(f"cannot listen on {options.host}:{options.port} ({e})")
     return 0

@@ -17,6 +17,7 @@ deleted at once; the decoded image waits in the job queue (:mod:`srgan.web.jobs`
 from __future__ import annotations
 
 import functools
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,14 +162,21 @@ def create_app(options: WebOptions, folder: Path):
 
 
 def serve(options: WebOptions) -> None:
-    """Serve the page until Ctrl-C; the temporary folder is removed on the way out."""
+    """Serve the page until Ctrl-C; the temporary folder is removed on the way out.
+
+    Raises:
+        OSError, OverflowError: the address cannot be listened on (werkzeug would print
+            and exit instead, so the socket is opened here).
+    """
     from werkzeug.serving import make_server
 
-    with tempfile.TemporaryDirectory(prefix="srgan-web-") as folder:
+    family = socket.getaddrinfo(options.host, options.port)[0][0]
+    listener = socket.create_server((options.host, options.port), family=family)
+    with listener, tempfile.TemporaryDirectory(prefix="srgan-web-") as folder:
         server = make_server(options.host, options.port, create_app(options, Path(folder)),
-                             threaded=True)
-        print(f"serving on http://{options.host}:{server.server_port}/ (Ctrl-C to stop)",
-              flush=True)
+                             threaded=True, fd=listener.fileno())
+        port = listener.getsockname()[1]
+        print(f"serving on http://{options.host}:{port}/ (Ctrl-C to stop)", flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
