@@ -107,6 +107,7 @@ class _Stage:
         @tf.function(reduce_retracing=True)
         def step(hr):
             lr = _resize(hr, half, half)
+            # cfg.noise is a fraction of 0..255, which spans 2 in [-1, 1].
             lr += self.noise.normal(tf.shape(lr), stddev=cfg.noise * 2)
             up = tf.image.resize(lr, [crop, crop], method="bicubic")
             with tf.GradientTape() as tape:
@@ -195,8 +196,7 @@ class ZSSRUpscaler:
         stages = int(math.log2(cfg.scale))
         total, done = stages * (cfg.steps + 1), 0
         rng = np.random.default_rng(cfg.seed)
-        keras.utils.set_random_seed(cfg.seed)
-        net = build_zssr_net()
+        net = build_zssr_net(seed=cfg.seed)
         current = to_unit_range(image[..., :3]).numpy()
         examples = [current]
         crop = min(cfg.crop, min(current.shape[:2]) // 2 * 2)
