@@ -120,3 +120,12 @@ def test_a_failing_job_reports_its_error_and_the_worker_goes_on(tmp_path):
         time.sleep(0.05)
     assert queue.status(bad)["error"] == "x.png: out of luck"
     assert queue.status(good)["state"] == "done"
+
+
+def test_zssr_job_runs_in_the_background(tmp_path):
+    app = create_app(WebOptions(zssr_steps=3), tmp_path)
+    client = app.test_client()
+    reply = post(client, png_bytes(16, 12), method="zssr", scale="2")
+    assert reply.status_code == 202  # answered before the training ran
+    job = wait(client, reply.get_json()["id"])
+    assert job["state"] == "done" and job["size"] == [32, 24] and job["progress"] == 1.0
