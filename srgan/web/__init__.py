@@ -1,1 +1,1 @@
-"""The local web page: app.py serves it (:mod:`srgan.web.server`), jobs run in the background."""
+"""The local web page of ``app.py``: the Flask server, its job queue, its static files."""
