@@ -206,6 +206,8 @@ def _load_model(args: argparse.Namespace):
         cfg = _from_args(ZSSRConfig, args)
         print(f"method: ZSSR x{cfg.scale}, at most {cfg.steps} steps per x2 stage")
         return zssr_generator(cfg, _progress_bar())
+    if args.scale is not None:
+        raise ValueError("--scale is ZSSR's (--method zssr); a model's scale is its card's")
     path = pretrained.resolve(args.model)
     generator = load_generator(path)
     trained = generator.card.get("training", {})

@@ -79,3 +79,5 @@ def test_predict_cli_method_zssr(tmp_path, capsys):
     assert "ZSSR x2" in capsys.readouterr().out
     assert predict_main(argv + ["--model", "srgan"]) == 2
     assert "takes no --model" in capsys.readouterr().err
+    assert predict_main(["-i", str(tmp_path / "photo.png"), "--scale", "2"]) == 2
+    assert "--scale is ZSSR's" in capsys.readouterr().err
