@@ -144,12 +144,22 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _add_model_flag(p: argparse.ArgumentParser) -> None:
-    """``--model`` (alias ``--weights``), shared by predict.py and evaluate.py."""
+def _add_model_flag(p: argparse.ArgumentParser, methods: bool = True) -> None:
+    """``--model`` (alias ``--weights``), shared by predict.py, evaluate.py and export.py;
+    with ``methods``, also ``--method`` and ZSSR's flags. Imports TensorFlow."""
     p.add_argument("--model", "--weights", dest="model", default=None,
-                   help="srresnet or srgan (the shipped face models), or a .weights.h5 file "
-                   "with its .json card beside it (default: checkpoints/generator.weights.h5 "
-                   "if a training run left one, else srgan)")
+                   help="srresnet, srgan, srcnn or blind (the shipped face models; blind: "
+                   "trained on Real-ESRGAN-degraded faces), or a "
+                   ".weights.h5 file with its .json card beside it (default: "
+                   "checkpoints/generator.weights.h5 if a training run left one, else srgan)")
+    if not methods:
+        return
+    from srgan.inference.zssr import ZSSRConfig
+
+    p.add_argument("--method", choices=("model", "zssr"), default="model",
+                   help="model: the trained generator --model names; zssr: zero-shot SR, a "
+                   "small network trained on each input image itself (no --model)")
+    _add_dataclass_flags(p.add_argument_group("zssr (with --method zssr)"), ZSSRConfig)
 
 
 def predict_parser() -> argparse.ArgumentParser:
@@ -167,7 +177,43 @@ def predict_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_model(model: Optional[str]):
+def _progress_bar():
+    """A ``progress(done, total, note)`` that draws a Keras progress bar (the note is for
+    the web page), a new one each time ``done`` starts again at 1 (the next image)."""
+    import keras
+
+    bar = None
+
+    def progress(done: int, total: int, note: str) -> None:
+        nonlocal bar
+        if bar is None or done == 1:
+            bar = keras.utils.Progbar(total, unit_name="step")
+        bar.update(done)
+
+    return progress
+
+
+def _load_model(args: argparse.Namespace):
+    """The generator ``--model`` names (or ZSSR, with ``--method zssr``); says which runs.
+
+    Raises:
+        ValueError: flags that do not go together.
+    """
+    if args.method == "zssr":
+        from srgan.inference.zssr import ZSSRConfig, zssr_generator
+
+        if args.model is not None or getattr(args, "tile", None) is not None:
+            raise ValueError("--method zssr trains on each whole image: it takes no --model "
+                             "and no --tile")
+        cfg = _from_args(ZSSRConfig, args)
+        print(f"method: ZSSR x{cfg.scale}, at most {cfg.steps} steps per x2 stage")
+        return zssr_generator(cfg, _progress_bar())
+    if args.scale is not None:
+        raise ValueError("--scale is ZSSR's (--method zssr); a model's scale is its card's")
+    return _load_generator(args.model)
+
+
+def _load_generator(model: Optional[str]):
     """Load the generator ``--model`` names and say which one runs."""
     from srgan import pretrained
     from srgan.models.weights import load_generator
@@ -188,7 +234,7 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     args = predict_parser().parse_args(argv)
     try:
         options = _from_args(predict.PredictOptions, args)
-        return predict.run(_load_model(args.model), options)
+        return predict.run(_load_model(args), options)
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
 
@@ -219,7 +265,7 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     args = evaluate_parser().parse_args(argv)
     try:
         options = _from_args(evaluate.EvaluateOptions, args)
-        return evaluate.run(_load_model(args.model), options)
+        return evaluate.run(_load_model(args), options)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
 
@@ -232,7 +278,7 @@ def export_parser() -> argparse.ArgumentParser:
         prog="export.py", description="Export a trained generator as a TensorFlow "
         "SavedModel or ONNX model (any image size), or a TFLite model (fixed tile size; "
         "float32, float16 or int8 weights); all take and return uint8 RGB.")
-    _add_model_flag(p)
+    _add_model_flag(p, methods=False)
     _add_dataclass_flags(p, ExportOptions)
     return p
 
@@ -245,9 +291,26 @@ def export_main(argv: Optional[Sequence[str]] = None) -> int:
     args = export_parser().parse_args(argv)
     try:
         options = _from_args(export.ExportOptions, args)
-        generator = _load_model(args.model)
+        generator = _load_generator(args.model)
         name = generator.path.name.removesuffix(".weights.h5")
         print(f"wrote {export.export(generator, name, options)}")
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
+    return 0
+
+
+def app_main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``app.py``: serve the web page until Ctrl-C."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from srgan.web.server import WebOptions, serve
+
+    p = argparse.ArgumentParser(prog="app.py", description="A local web page: upload an "
+                                "image, upscale it with SRGAN, SRResNet, ZSSR or bicubic, "
+                                "compare with bicubic and download the result.")
+    _add_dataclass_flags(p, WebOptions)
+    options = _from_args(WebOptions, p.parse_args(argv))
+    try:
+        serve(options)
+    except (OSError, OverflowError) as e:  # the port taken or out of range, a bad address
+        return _fail(f"cannot listen on {options.host}:{options.port} ({e})")
     return 0

@@ -20,7 +20,7 @@ from typing import Any, Optional
 UPSAMPLE_MODES = ("subpixel", "nearest")
 DISC_HEADS = ("patch", "global")
 # Generator architectures: srgan.models.generators.BUILDERS holds one builder per name.
-GENERATORS = ("srresnet", "rrdb")
+GENERATORS = ("srresnet", "rrdb", "srcnn")
 DISC_ARCHS = ("strided", "unet")
 PERCEPTUAL_BACKBONES = ("auto", "vgg19", "vgg16-offline")
 SCALES = (2, 4, 8)
@@ -86,6 +86,11 @@ class ModelConfig:
     discriminator), except two that README's "Training recipe" measures; ``generator``
     ``rrdb`` and ``disc_arch`` ``unet`` are Real-ESRGAN's networks.
 
+    ``generator``: ``srresnet`` (the paper's), ``rrdb`` (ESRGAN's) or ``srcnn`` (Dong et al.
+    2014, the classic baseline: 9-1-5 convs with ``num_filters`` and ``num_filters / 2``
+    filters on the bicubic upscaling; ``num_blocks``, ``upsample`` and ``batch_norm`` do not
+    apply to it).
+
     ``upsample``: ``subpixel`` is the paper's conv to 4C, depth_to_space, PReLU;
     ``nearest`` (UpSampling2D, conv 256, ReLU: the original Keras SRGAN code's) is slower
     and kept for comparison. ``disc_head``: ``patch`` applies the dense layers per location
@@ -99,8 +104,9 @@ class ModelConfig:
     scale: int = flag(4, choices=SCALES, help="upscaling factor; sets the number of x2 "
                       "upsampling stages")
     generator: str = flag("srresnet", choices=GENERATORS, help="generator architecture: "
-                          "SRResNet (the SRGAN paper) or ESRGAN's RRDB network (Real-ESRGAN's "
-                          "generator; 23 blocks in the paper)")
+                          "SRResNet (the SRGAN paper), ESRGAN's RRDB network (Real-ESRGAN's "
+                          "generator; 23 blocks in the paper) or the 9-1-5 SRCNN baseline on "
+                          "bicubic-upscaled RGB")
     num_filters: int = flag(64, help="generator width (64 in the paper)")
     num_blocks: int = flag(16, help="generator residual blocks (16 in the paper; RRDBs "
                            "with --generator rrdb)")

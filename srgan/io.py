@@ -19,6 +19,9 @@ from PIL import Image, ImageOps
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "WEBP"})
+# The content types a browser or client declares for those formats.
+IMAGE_CONTENT_TYPES = frozenset({"image/jpeg", "image/pjpeg", "image/png", "image/bmp",
+                                 "image/x-ms-bmp", "image/webp"})
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _WIDE_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
 _ODD_CHARS = re.compile(r"[^\w .+,()-]")
@@ -108,7 +111,7 @@ def _to_uint8_array(im: Image.Image, keep_alpha: bool) -> np.ndarray:
 
 
 def read_image(path: os.PathLike | str, max_pixels: int = 64_000_000,
-               keep_alpha: bool = False) -> np.ndarray:
+               keep_alpha: bool = False, max_bytes: int | None = None) -> np.ndarray:
     """Decodes a JPEG/PNG/BMP/WebP file (format from content; first frame if animated).
 
     Args:
@@ -116,6 +119,7 @@ def read_image(path: os.PathLike | str, max_pixels: int = 64_000_000,
         max_pixels: refuse a header declaring more pixels, before decoding; Pillow's own
             bomb warning/error also becomes ``ImageError``.
         keep_alpha: return RGBA when the source has alpha or a transparency key.
+        max_bytes: refuse a larger file before reading it (None: any size).
 
     Returns:
         uint8 HxWx3 (HxWx4 with ``keep_alpha``), EXIF orientation applied.
@@ -126,8 +130,11 @@ def read_image(path: os.PathLike | str, max_pixels: int = 64_000_000,
     path = Path(path)
     try:
         with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
+            size = os.fstat(fh.fileno()).st_size
+            if size == 0:
                 raise ImageError(path, "empty file")
+            if max_bytes is not None and size > max_bytes:
+                raise ImageError(path, f"{size} bytes exceeds the limit of {max_bytes} bytes")
             with warnings.catch_warnings():  # process-wide filter before Python 3.14
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 im = Image.open(fh)

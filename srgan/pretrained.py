@@ -19,11 +19,12 @@ from srgan.config import GENERATOR_FIELDS, Config
 from srgan.models.weights import GENERATOR_WEIGHTS, generator_json, read_card
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-SHIPPED = {"srresnet": "srresnet_x4_faces", "srgan": "srgan_x4_faces"}
+SHIPPED = {"srresnet": "srresnet_x4_faces", "srgan": "srgan_x4_faces",
+           "srcnn": "srcnn_x4_faces", "blind": "srresnet_x4_faces_blind"}
 
 
 def shipped_path(name: str) -> Path:
-    """``srresnet`` or ``srgan`` -> the shipped ``.weights.h5`` path (it may be missing)."""
+    """A :data:`SHIPPED` name -> the shipped ``.weights.h5`` path (it may be missing)."""
     return WEIGHTS_DIR / f"{SHIPPED[name]}.weights.h5"
 
 
@@ -31,7 +32,7 @@ def resolve(model: Optional[str], checkpoint_dir: str | Path = "checkpoints") ->
     """The weights file a ``--model`` value names.
 
     Args:
-        model: ``srresnet`` or ``srgan`` (the shipped ones), a ``.weights.h5`` path, or
+        model: a :data:`SHIPPED` name (``srresnet``, ``srgan``, ``srcnn``, ``blind``), a ``.weights.h5`` path, or
             None: the newest generator exported into ``checkpoint_dir`` by a training
             run, if any, else the shipped SRGAN.
         checkpoint_dir: where ``train.py`` exports its generator.

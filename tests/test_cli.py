@@ -84,6 +84,7 @@ def test_predict_without_checkpoint_names_what_to_run(tmp_path, capsys):
     ("predict.py", ["--weights", "none.weights.h5"], "python train.py"),
     ("evaluate.py", ["--data", ".", "--weights", "none.weights.h5"], "python train.py"),
     ("train.py", ["--data", "empty"], "no images"),
+    ("app.py", ["--host", "256.0.0.1"], "cannot listen on 256.0.0.1:7860"),
 ])
 def test_scripts_are_thin_entry_points(tmp_path, script, argv, words):
     (tmp_path / "empty").mkdir()

@@ -195,3 +195,12 @@ def test_evaluate_on_realesrgan_lr_is_fixed_by_the_seed(tmp_path, face_dir, weig
     lr = pipeline.degrade(hr, 4, "realesrgan", evaluate.lr_seed(3, index))
     assert first["scores"]["bicubic"]["psnr_y"] == pytest.approx(metrics.psnr(
         interpolate(lr.numpy().astype(np.uint8), 4), hr, crop_border=4, y_only=True))
+
+
+def test_baselines_are_scored_as_rows_before_the_model():
+    hr = np.asarray(smooth_face(np.random.default_rng(2), 32, 32), np.uint8)
+    repeat = lambda x, training=False: tf.repeat(tf.repeat(x, 4, axis=1), 4, axis=2)  # noqa: E731
+    _, outs = evaluate.candidates(hr, 4, repeat, baselines={"srcnn": repeat})
+    assert list(outs) == ["nearest", "bilinear", "bicubic", "srcnn", "sr"]
+    results = [{"scores": evaluate.score_image(hr, outs, 4, None)}]
+    assert list(evaluate.summarize(results)) == list(outs)

@@ -11,7 +11,7 @@ from srgan.config import GENERATOR_FIELDS, ModelConfig
 from srgan.data import pipeline
 from srgan.evaluation import metrics
 from srgan.inference.upscale import interpolate, upscale
-from srgan.models.srresnet import build_generator
+from srgan.models.generators import build_generator
 from srgan.models.weights import CARD_FORMAT, generator_json, load_generator
 
 

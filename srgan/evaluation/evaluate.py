@@ -10,9 +10,10 @@ How ``evaluate.py`` (and the validation during training) scores an image:
    (:mod:`srgan.data.degradation`), image ``i`` of the sorted list drawn from seed
    ``(--seed, i)``: every model evaluated with the same ``--seed`` on the same folder
    sees the same LR faces.
-3. Candidates from that LR: the generator (``sr``, :func:`srgan.inference.upscale.upscale`) and
-   ``nearest``, ``bilinear``, ``bicubic`` upscaling (:func:`srgan.inference.upscale.interpolate`),
-   all rounded to uint8 as saved images would be.
+3. Candidates from that LR: the generator (``sr``, :func:`srgan.inference.upscale.upscale`),
+   ``nearest``, ``bilinear``, ``bicubic`` upscaling (:func:`srgan.inference.upscale.interpolate`)
+   and the shipped SRCNN baseline (``srcnn``, at x4), all rounded to uint8 as saved images
+   would be.
 4. Against HR: PSNR and SSIM on RGB and on BT.601 Y with ``scale`` pixels cropped at each
    border, in float64 (the SR papers' and BasicSR's convention,
    :mod:`srgan.evaluation.metrics`), and LPIPS (VGG, v0.1) on the whole image.
@@ -56,6 +57,8 @@ class EvaluateOptions:
     rank_by: str = flag("lpips", choices=KEEP_BEST, help="what orders the contact sheet: "
                         "SR's gain over bicubic in this metric")
     sheet_rows: int = flag(3, help="best and worst images each on the contact sheet")
+    srcnn: bool = flag(True, help="score the shipped SRCNN baseline as a row too (x4; when "
+                       "its weights are present and it is not the model evaluated)")
     tile: Optional[int] = flag(None, help="run the generator on LR tiles of this size "
                                "(bounds memory)")
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
@@ -83,7 +86,7 @@ def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
 
 
 def candidates(hr: np.ndarray, scale: int, generator, tile: Optional[int] = None,
-               degradation: str = "bicubic", seed=None
+               degradation: str = "bicubic", seed=None, baselines: Optional[dict] = None
                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The LR of ``hr`` and every upscaled candidate.
 
@@ -92,13 +95,16 @@ def candidates(hr: np.ndarray, scale: int, generator, tile: Optional[int] = None
         generator: the trained generator (see :func:`srgan.inference.upscale.upscale`).
         tile: optional LR tile size for the generator.
         degradation, seed: how the LR is made (:func:`srgan.data.pipeline.degrade`).
+        baselines: ``{method: trained model}`` scored too (:func:`baseline_models`).
 
     Returns:
         ``lr`` uint8 ``(H/scale, W/scale, 3)`` and ``{method: uint8 (H, W, 3)}`` for
-        :data:`METHODS`.
+        :data:`METHODS` and the baselines, ``sr`` last.
     """
     lr = pipeline.degrade(hr, scale, degradation, seed).numpy().astype(np.uint8)
     outs = {m: interpolate(lr, scale, m) for m in INTERPOLATIONS}
+    outs.update({m: upscale(model, lr, scale, tile=tile)
+                 for m, model in (baselines or {}).items()})
     outs["sr"] = upscale(generator, lr, scale, tile=tile)
     return lr, outs
 
@@ -135,7 +141,8 @@ def score_image(hr: np.ndarray, outs: dict[str, np.ndarray], scale: int,
 def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
                     hr_size: Optional[int],
                     lpips: Optional[metrics.LPIPS], options: EvaluateOptions,
-                    log: Callable[[str], None] = print) -> tuple[list[dict], list[str]]:
+                    log: Callable[[str], None] = print,
+                    baselines: Optional[dict] = None) -> tuple[list[dict], list[str]]:
     """Scores every image; an image that fails gets one line on stderr and is skipped.
 
     ``hr_size`` is the HR side when ``options.full_image`` is off. Returns
@@ -148,7 +155,7 @@ def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
         try:
             hr = load_hr(path, scale, hr_size, options.full_image, options.max_pixels)
             outs = candidates(hr, scale, generator, options.tile, options.degradation,
-                              lr_seed(options.seed, i - 1))[1]
+                              lr_seed(options.seed, i - 1), baselines)[1]
             scores = score_image(hr, outs, scale, lpips)
         except (io.ImageError, ValueError) as e:
             failures.append(str(e) if isinstance(e, io.ImageError) else f"{path}: {e}")
@@ -168,9 +175,30 @@ def lr_seed(seed: int, index: int):
 
 
 def summarize(results: list[dict]) -> dict[str, dict[str, float]]:
-    """Means over images: ``{method: {metric: mean}}``."""
+    """Means over images: ``{method: {metric: mean}}``, methods in the order scored."""
     return {m: {k: float(np.mean([r["scores"][m][k] for r in results])) for k in METRICS}
-            for m in METHODS}
+            for m in results[0]["scores"]}
+
+
+def baseline_models(generator: Generator, options: EvaluateOptions,
+                    log: Callable[[str], None] = print) -> dict:
+    """``{"srcnn": model}`` when ``options.srcnn`` asks for it and the shipped SRCNN can
+    score this run (same scale, not the model evaluated); else ``{}``, with a line why."""
+    from srgan import pretrained
+    from srgan.models.weights import load_generator
+
+    path = pretrained.shipped_path("srcnn")
+    if not options.srcnn or generator.config.generator == "srcnn":
+        return {}
+    if not path.is_file():
+        log(f"baseline: {path} not found; no SRCNN row")
+        return {}
+    srcnn = load_generator(path)
+    if srcnn.scale != generator.scale:
+        log(f"baseline: the shipped SRCNN is x{srcnn.scale}, not x{generator.scale}; "
+            f"no SRCNN row")
+        return {}
+    return {"srcnn": srcnn.model}
 
 
 def gain(result: dict, by: str) -> float:
@@ -214,8 +242,9 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
     if not paths:
         raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
     lpips = metrics.LPIPS()
+    baselines = baseline_models(generator, options)
     results, failures = evaluate_folder(paths, root, generator.model, scale, hr_size, lpips,
-                                        options)
+                                        options, baselines=baselines)
     if not results:
         raise ValueError(f"{root}: none of the {len(paths)} images could be evaluated")
     settings = {"data": str(root), "model": str(generator.path), "scale": scale,

@@ -15,7 +15,7 @@ from pathlib import Path
 from srgan.io import atomic_write_bytes, safe_output_path
 
 METHOD_NAMES = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic",
-                "sr": "SR (model)"}
+                "srcnn": "SRCNN (shipped)", "sr": "SR (model)"}
 COLUMNS = (("psnr_y", "PSNR-Y", "{:.2f}"), ("ssim_y", "SSIM-Y", "{:.4f}"),
            ("psnr_rgb", "PSNR-RGB", "{:.2f}"), ("ssim_rgb", "SSIM-RGB", "{:.4f}"),
            ("lpips", "LPIPS", "{:.4f}"))

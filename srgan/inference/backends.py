@@ -5,8 +5,10 @@
 * :class:`TFLiteRunner`: a model exported by :mod:`srgan.inference.export`, run by the
   TFLite interpreter with XNNPACK; its input has a fixed ``window``, and smaller inputs are
   padded by edge replication and the padding cropped off again.
+* Anything else that is a :class:`Runner` (ZSSR's upscaler, :mod:`srgan.inference.zssr`,
+  which trains on each whole image).
 
-:func:`srgan.inference.upscale.upscale` takes either, or a Keras generator (it then builds a
+:func:`srgan.inference.upscale.upscale` takes any runner, or a Keras generator (it then builds a
 ``KerasRunner`` once and keeps it on the generator).
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Protocol, Union, runtime_checkable
 
 import numpy as np
 import tensorflow as tf
@@ -24,6 +26,18 @@ from srgan.inference import tiling
 from srgan.pixels import to_uint8, to_unit_range
 
 BACKENDS = ("keras", "keras-xla", "tflite", "tflite-float16", "tflite-int8")
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """uint8 ``(B, h, w, 3) -> (B, h*s, w*s, 3)``. ``window``: the fixed input side, or None
+    for any size; ``bytes_per_pixel``: memory per LR pixel that auto-tiling budgets for (0:
+    never tile)."""
+
+    window: Optional[int]
+    bytes_per_pixel: float
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray: ...
 
 
 class KerasRunner:
@@ -114,9 +128,10 @@ class TFLiteRunner:
         return np.stack(outs)
 
 
-def as_runner(generator) -> Union[KerasRunner, TFLiteRunner]:
-    """``generator`` itself if it is a runner, else its cached :class:`KerasRunner`."""
-    if isinstance(generator, (KerasRunner, TFLiteRunner)):
+def as_runner(generator) -> Runner:
+    """``generator`` itself if it is a :class:`Runner`, else its cached
+    :class:`KerasRunner`."""
+    if isinstance(generator, Runner):
         return generator
     return keras_runner(generator)
 
@@ -124,7 +139,10 @@ def as_runner(generator) -> Union[KerasRunner, TFLiteRunner]:
 def make_runner(generator, backend: str, window: int = 64):
     """The runner ``backend`` (one of :data:`BACKENDS`) names for ``generator``, a
     :class:`srgan.models.weights.Generator`. TFLite is converted here, for LR tiles of
-    ``window`` pixels, with float32 weights unless the name says otherwise."""
+    ``window`` pixels, with float32 weights unless the name says otherwise. A generator
+    whose model is already a :class:`Runner` (ZSSR) runs as it is."""
+    if isinstance(generator.model, Runner):
+        return generator.model
     if backend.startswith("tflite"):
         from srgan.inference.export import to_tflite
 

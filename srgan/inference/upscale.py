@@ -99,7 +99,8 @@ def _check(images: np.ndarray, scale: int, tile: Optional[int], tile_pad: int,
 def _core_tile(run, shape: tuple[int, int], scale: int, tile: Optional[int], tile_pad: int,
                batch: int, max_memory: Optional[int]) -> int:
     """The core side: the runner's fixed window less the pad, ``tile``, one from
-    ``max_memory``, or (none of these) the whole image."""
+    ``max_memory`` (unless the runner counts no memory per pixel: ZSSR), or (none of
+    these) the whole image."""
     if run.window is not None:
         if run.window - 2 * tile_pad < 1:
             raise ValueError(f"tile_pad {tile_pad} leaves nothing of the model's fixed "
@@ -107,7 +108,7 @@ def _core_tile(run, shape: tuple[int, int], scale: int, tile: Optional[int], til
         return run.window - 2 * tile_pad
     if tile is not None:
         return tile
-    if max_memory is not None:
+    if max_memory is not None and run.bytes_per_pixel:
         return tiling.tile_for_memory(max_memory, shape, run.bytes_per_pixel, scale,
                                       tile_pad, batch)
     return max(shape)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import keras
 
 from srgan.config import ModelConfig
-from srgan.models import rrdb, srresnet
+from srgan.models import rrdb, srcnn, srresnet
 
 BUILDERS = {
     "srresnet": srresnet.build_generator,
     "rrdb": rrdb.build_rrdb,
+    "srcnn": srcnn.build_srcnn,
 }
 
 

@@ -43,13 +43,15 @@ class BilinearUpsample(layers.Layer):
     no antialiasing: it only ever enlarges). Unlike ``UpSampling2D`` it accepts inputs of
     unknown height and width inside a ``tf.function``; it has no weights."""
 
+    method = "bilinear"
+
     def __init__(self, scale: int = 4, **kwargs):
         super().__init__(**kwargs)
         self.scale = scale
 
     def call(self, x):
         size = tf.shape(x)[1:3] * self.scale
-        return tf.cast(tf.image.resize(x, size, method="bilinear"), self.compute_dtype)
+        return tf.cast(tf.image.resize(x, size, method=self.method), self.compute_dtype)
 
     def compute_output_shape(self, shape):
         b, h, w, c = shape
@@ -58,6 +60,14 @@ class BilinearUpsample(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="srgan")
+class BicubicUpsample(BilinearUpsample):
+    """As :class:`BilinearUpsample` with Keys' bicubic (a = -0.5), the interpolation the
+    baselines use (:func:`srgan.inference.upscale.interpolate`), before rounding."""
+
+    method = "bicubic"
 
 
 def _prelu(name: str) -> layers.Layer:

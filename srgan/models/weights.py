@@ -123,8 +123,8 @@ def load_generator(weights_path: Path) -> Generator:
     """
     weights_path = Path(weights_path)
     if not weights_path.is_file():
-        raise FileNotFoundError(f"{weights_path}: no trained generator here; run "
-                                f"`python train.py` first or pass --model srresnet|srgan|PATH")
+        raise FileNotFoundError(f"{weights_path}: no trained generator here; run `python "
+                                f"train.py` first or pass --model srresnet|srgan|srcnn|PATH")
     card, model_cfg = read_card(weights_path)
     generator = build_generator(model_cfg)
     try:

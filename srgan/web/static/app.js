@@ -1,0 +1,106 @@
+// The page: send the upload, then poll the job until its result is ready. No library.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let methods = [];
+
+function showError(text) {
+  $("error").textContent = text;
+  $("error").hidden = !text;
+}
+
+function fillScales() {
+  const m = methods.find((x) => x.id === $("method").value);
+  const previous = $("scale").value || "4";
+  $("scale").replaceChildren(...m.scales.map((s) => new Option("x" + s, s)));
+  $("scale").value = m.scales.includes(Number(previous)) ? previous : m.scales[0];
+}
+
+async function start() {
+  const info = await (await fetch("/api/methods")).json();
+  methods = info.methods;
+  $("method").replaceChildren(...methods.map((m) => new Option(m.label, m.id)));
+  $("method").addEventListener("change", fillScales);
+  fillScales();
+  $("limits").textContent = `JPEG, PNG, BMP or WebP; at most ${info.max_upload_mb} MB and ` +
+    `${info.max_pixels.toLocaleString()} pixels.`;
+}
+
+function chosen(files) {
+  if (files && files.length) {
+    $("drop-text").textContent = files[0].name;
+    $("go").disabled = false;
+    showError("");
+  }
+}
+
+$("file").addEventListener("change", () => chosen($("file").files));
+for (const kind of ["dragenter", "dragover"]) {
+  $("drop").addEventListener(kind, (e) => { e.preventDefault(); $("drop").classList.add("over"); });
+}
+$("drop").addEventListener("dragleave", () => $("drop").classList.remove("over"));
+$("drop").addEventListener("drop", (e) => {
+  e.preventDefault();
+  $("drop").classList.remove("over");
+  $("file").files = e.dataTransfer.files;
+  chosen($("file").files);
+});
+
+$("form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  showError("");
+  const body = new FormData($("form"));
+  const label = $("method").selectedOptions[0].textContent.split(" (")[0];
+  let reply, data;
+  try {
+    reply = await fetch("/api/jobs", { method: "POST", body });
+    data = await reply.json();
+  } catch (err) {
+    showError("The server did not answer: " + err);
+    return;
+  }
+  if (!reply.ok) { showError(data.error || "upload refused"); return; }
+  follow(data.id, label, $("scale").value);
+});
+
+function follow(id, label, scale) {
+  const view = $("job-template").content.firstElementChild.cloneNode(true);
+  view.id = "job-" + id;
+  $("jobs").prepend(view);
+  const q = (sel) => view.querySelector(sel);
+  q(".title").textContent = `${label} x${scale}`;
+  q(".slider").addEventListener("input", (e) => {
+    q(".over").style.clipPath = `inset(0 0 0 ${e.target.value}%)`;
+    q(".divider").style.left = `${e.target.value}%`;
+  });
+  const poll = async () => {
+    const job = await (await fetch("/api/jobs/" + id)).json();
+    q(".title").textContent = `${job.name || ""}: ${label} x${scale}`;
+    q("progress").value = job.progress || 0;
+    if (job.state === "queued") {
+      q(".status").textContent = `queued, ${job.ahead} job(s) ahead`;
+    } else if (job.state === "running") {
+      q(".status").textContent = `running ${Math.round(100 * job.progress)}% ${job.note}`;
+    } else if (job.state === "error" || job.error) {
+      q(".status").textContent = "failed";
+      showError(job.error);
+      view.classList.add("failed");
+      return;
+    } else if (job.state === "done") {
+      const base = `/api/jobs/${id}/`;
+      q(".status").textContent = `done: ${job.size[0]}x${job.size[1]}`;
+      q(".bicubic").src = base + "bicubic.png";
+      q(".result").src = base + "result.png";
+      q(".method").textContent = label;
+      q(".download").href = base + "result.png";
+      q(".download").download = `${job.name.replace(/\.[^.]*$/, "")}_${label}_x${scale}.png`;
+      q(".compare").hidden = false;
+      q(".legend").hidden = false;
+      view.classList.add("done");
+      return;
+    }
+    setTimeout(poll, 500);
+  };
+  poll();
+}
+
+start();
