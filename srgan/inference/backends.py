@@ -97,6 +97,7 @@ class TFLiteRunner:
         scale: the upscaling factor read from the model's shapes.
     """
 
+    bytes_per_pixel: float = 0  # its fixed window sets the tile, not the memory budget
 
     def __init__(self, model: Union[bytes, str, Path], num_threads: Optional[int] = None):
         source = ({"model_content": model} if isinstance(model, bytes)
