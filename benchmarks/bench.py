@@ -8,9 +8,9 @@ Prints, and writes to ``--output`` (default ``results/bench.txt``):
 * inference (``srgan.inference.upscale.upscale``): images/s at 64 -> 256 and output megapixels/s
   on a 256^2 input; in a fresh process, a tiled 2048^2 -> 8192^2 upscale with its peak
   RSS and time per output megapixel against the 256^2 input's;
-* inference backends (``srgan.inference.backends``): Keras, Keras with XLA, TFLite with
-  XNNPACK at float32, float16 and int8 weights, and Keras on 8 images at once, each as a
-  ratio to Keras float32 (``--only-backends`` runs this section alone);
+* inference backends (``srgan.inference.backends``): Keras, Keras with XLA, ONNX Runtime,
+  TFLite with XNNPACK at float32, float16 and int8 weights, and Keras and ONNX Runtime on
+  8 images at once, each as a ratio to Keras float32 (``--only-backends`` runs this section alone);
 * the tf.data pipeline (decode, crop, resize, LR, flip) against what a train step consumes;
 * a profile of the GAN step by part; ``--jit`` and ``--mixed-precision`` against neither;
   the step with Keras's stock convolutions, with the paper's global discriminator head,

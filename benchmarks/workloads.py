@@ -219,14 +219,18 @@ def backend_cases(generator: keras.Model, config: ModelConfig, side: int,
     images per run)}``.
 
     Keras float32 (the graph ``predict.py`` ran before backends existed), Keras with XLA,
-    TFLite with XNNPACK at float32, float16 and int8 weights (its window is the image);
-    with ``batched``, Keras float32 on :data:`BACKEND_BATCH` images at once too.
+    ONNX Runtime on CPU, TFLite with XNNPACK at float32, float16 and int8 weights (its
+    window is the image); with ``batched``, Keras float32 and ONNX Runtime on
+    :data:`BACKEND_BATCH` images at once too.
     """
-    from srgan.inference.backends import KerasRunner, TFLiteRunner
-    from srgan.inference.export import to_tflite
+    from srgan.inference import tiling
+    from srgan.inference.backends import KerasRunner, OnnxRunner, TFLiteRunner
+    from srgan.inference.export import to_onnx, to_tflite
     from srgan.inference.upscale import upscale_stack
 
-    runners = {"keras": KerasRunner(generator), "keras-xla": KerasRunner(generator, jit=True)}
+    runners = {"keras": KerasRunner(generator), "keras-xla": KerasRunner(generator, jit=True),
+               "onnx": OnnxRunner(to_onnx(generator, config),
+                                  tiling.activation_bytes(generator))}
     for precision in ("float32", "float16", "int8"):
         runners[f"tflite-{precision}"] = TFLiteRunner(to_tflite(generator, config, side,
                                                                 precision))
@@ -234,6 +238,7 @@ def backend_cases(generator: keras.Model, config: ModelConfig, side: int,
     cases = {name: (lambda r=run: upscale_stack(r, images[:1], config.scale, tile_pad=0), 1)
              for name, run in runners.items()}
     if batched:
-        cases[f"keras x{BACKEND_BATCH}"] = (lambda: upscale_stack(
-            runners["keras"], images, config.scale, batch=BACKEND_BATCH), BACKEND_BATCH)
+        cases.update({f"{name} x{BACKEND_BATCH}": (lambda r=runners[name]: upscale_stack(
+            r, images, config.scale, batch=BACKEND_BATCH), BACKEND_BATCH)
+            for name in ("keras", "onnx")})
     return cases

@@ -78,6 +78,7 @@ def test_bench_only_backends(tmp_path):
     lines = out.read_text().splitlines()
     assert [line.split(",")[0] for line in lines[2:]] == ["backends 8->32", "backends 16->64"]
     assert "keras 1.000" not in lines[2] and "(1.00x)" in lines[2] and "keras x8" in lines[2]
+    assert "onnx x8" in lines[2] and "| onnx " in lines[3]
 
 
 def test_bench_data_case_runs():

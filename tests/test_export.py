@@ -17,7 +17,7 @@ import tensorflow as tf
 from srgan.cli import export_main
 from srgan.config import ModelConfig
 from srgan.inference import export
-from srgan.inference.backends import TFLiteRunner
+from srgan.inference.backends import OnnxRunner, TFLiteRunner
 from srgan.inference.upscale import upscale
 from srgan.models.srresnet import build_generator
 from srgan.models.weights import export_generator
@@ -58,11 +58,12 @@ def test_savedmodel_matches_keras_at_any_size(generator, tmp_path):
 
 
 def test_onnx_matches_keras_at_any_size(generator):
-    ort = pytest.importorskip("onnxruntime")
-    session = ort.InferenceSession(export.to_onnx(generator, CONFIG))
+    """Run as ``predict.py --backend onnx`` runs it: :class:`OnnxRunner`, ONNX Runtime CPU."""
+    pytest.importorskip("onnxruntime")
+    runner = OnnxRunner(export.to_onnx(generator, CONFIG), bytes_per_pixel=0)
     for shape in [(1, 16, 16, 3), (2, 13, 21, 3)]:
         lr = _image(shape)
-        (out,) = session.run(None, {"lr": lr})
+        out = runner(lr)
         expected = np.stack([upscale(generator, im, 4) for im in lr])
         assert _max_diff(out, expected) <= TOLERANCE["float32"]
         assert _max_diff(out, np.stack([upscale(_generator(1), im, 4) for im in lr])) > 10

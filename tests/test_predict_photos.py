@@ -126,7 +126,7 @@ def test_metadata_of_a_file_without_any_is_empty(tmp_path):
     assert read_metadata(buffer) == {}
 
 
-@pytest.mark.parametrize("backend, tolerance", [("keras-xla", 1), ("tflite", 1),
+@pytest.mark.parametrize("backend, tolerance", [("keras-xla", 1), ("onnx", 1), ("tflite", 1),
                                                 ("tflite-int8", 12)])
 def test_backends_give_the_keras_image(generator, tmp_path, backend, tolerance):
     """TFLite runs a fixed 64-pixel window: a 70x40 photo takes several tiles, each

@@ -5,6 +5,8 @@
 * :class:`TFLiteRunner`: a model exported by :mod:`srgan.inference.export`, run by the
   TFLite interpreter with XNNPACK; its input has a fixed ``window``, and smaller inputs are
   padded by edge replication and the padding cropped off again.
+* :class:`OnnxRunner`: a model exported to ONNX by :mod:`srgan.inference.export`, run by
+  ONNX Runtime's CPU provider; any tile size.
 * Anything else that is a :class:`Runner` (ZSSR's upscaler, :mod:`srgan.inference.zssr`,
   which trains on each whole image).
 
@@ -25,7 +27,7 @@ import tensorflow as tf
 from srgan.inference import tiling
 from srgan.pixels import to_uint8, to_unit_range
 
-BACKENDS = ("keras", "keras-xla", "tflite", "tflite-float16", "tflite-int8")
+BACKENDS = ("keras", "keras-xla", "onnx", "tflite", "tflite-float16", "tflite-int8")
 
 
 @runtime_checkable
@@ -95,6 +97,7 @@ class TFLiteRunner:
         scale: the upscaling factor read from the model's shapes.
     """
 
+    bytes_per_pixel: float = 0  # its fixed window sets the tile, not the memory budget
 
     def __init__(self, model: Union[bytes, str, Path], num_threads: Optional[int] = None):
         source = ({"model_content": model} if isinstance(model, bytes)
@@ -128,6 +131,32 @@ class TFLiteRunner:
         return np.stack(outs)
 
 
+class OnnxRunner:
+    """An ONNX model from :func:`srgan.inference.export.to_onnx`, run by ONNX Runtime on CPU.
+
+    Args:
+        model: the ``.onnx`` bytes; uint8 ``lr (B, h, w, 3) -> (B, h*s, w*s, 3)``, any size.
+        bytes_per_pixel: activation bytes per LR pixel, for the memory-bound tile size
+            (:func:`srgan.inference.tiling.activation_bytes` of the Keras generator).
+        num_threads: intra-op threads (default: every CPU core).
+    """
+
+    window: Optional[int] = None
+
+    def __init__(self, model: bytes, bytes_per_pixel: float, num_threads: Optional[int] = None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads or os.cpu_count()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(model, options,
+                                             providers=["CPUExecutionProvider"])
+        self.bytes_per_pixel = bytes_per_pixel
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {"lr": batch})[0]
+
+
 def as_runner(generator) -> Runner:
     """``generator`` itself if it is a :class:`Runner`, else its cached
     :class:`KerasRunner`."""
@@ -136,13 +165,18 @@ def as_runner(generator) -> Runner:
     return keras_runner(generator)
 
 
-def make_runner(generator, backend: str, window: int = 64):
+def make_runner(generator, backend: str, window: int = 64) -> Runner:
     """The runner ``backend`` (one of :data:`BACKENDS`) names for ``generator``, a
-    :class:`srgan.models.weights.Generator`. TFLite is converted here, for LR tiles of
-    ``window`` pixels, with float32 weights unless the name says otherwise. A generator
-    whose model is already a :class:`Runner` (ZSSR) runs as it is."""
+    :class:`srgan.models.weights.Generator`. ONNX and TFLite are converted here; TFLite for
+    LR tiles of ``window`` pixels, with float32 weights unless the name says otherwise. A
+    generator whose model is already a :class:`Runner` (ZSSR) runs as it is."""
     if isinstance(generator.model, Runner):
         return generator.model
+    if backend == "onnx":
+        from srgan.inference.export import to_onnx
+
+        return OnnxRunner(to_onnx(generator.model, generator.config),
+                          tiling.activation_bytes(generator.model))
     if backend.startswith("tflite"):
         from srgan.inference.export import to_tflite
 

@@ -45,9 +45,10 @@ class PredictOptions:
                                 "channel is upscaled: bicubic, or as a gray image through "
                                 "the model")
     backend: str = flag(BACKENDS[0], choices=BACKENDS, help="keras (a TensorFlow graph, "
-                        "the fastest exact path on CPU), keras-xla (XLA-compiled), or tflite "
-                        "run with XNNPACK, converted at start with float32, float16 or int8 "
-                        "(dynamic-range) weights")
+                        "the fastest exact path on CPU), keras-xla (XLA-compiled), onnx (ONNX "
+                        "Runtime on CPU, converted at start), or tflite run with XNNPACK, "
+                        "converted at start with float32, float16 or int8 (dynamic-range) "
+                        "weights")
     overwrite: bool = flag(False, help="replace outputs that exist instead of skipping them")
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
 
