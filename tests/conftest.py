@@ -91,6 +91,20 @@ def trained_copy(trained_run, tmp_path):
     return dataclasses.replace(cfg, train=train)
 
 
+@pytest.fixture(scope="module")
+def tiny_generator(tmp_path_factory):
+    """A :class:`srgan.models.weights.Generator` loaded from an exported 4-filter, 1-block
+    x4 SRResNet with ``hr_size`` 32 on its card (random weights)."""
+    from srgan.config import ModelConfig
+    from srgan.models.srresnet import build_generator
+    from srgan.models.weights import export_generator, load_generator
+
+    model = ModelConfig(num_filters=4, num_blocks=1)
+    weights = tmp_path_factory.mktemp("model") / "g.weights.h5"
+    export_generator(build_generator(model), model, weights, {"hr_size": 32})
+    return load_generator(weights)
+
+
 @pytest.fixture
 def tiny_flags(tmp_path, face_dir):
     """CLI flags for the same tiny run as ``tiny_cfg``."""

@@ -8,21 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srgan.config import ModelConfig
 from srgan.inference.options import PredictOptions
 from srgan.inference.photos import predict_folder
-from srgan.models.srresnet import build_generator
-from srgan.models.weights import export_generator, load_generator
 
 ICC = b"not really a profile, but Pillow carries the bytes as they are"
 
 
 @pytest.fixture(scope="module")
-def generator(tmp_path_factory):
-    model = ModelConfig(num_filters=4, num_blocks=1)
-    weights = tmp_path_factory.mktemp("model") / "g.weights.h5"
-    export_generator(build_generator(model), model, weights, {"hr_size": 32})
-    return load_generator(weights)
+def generator(tiny_generator):
+    return tiny_generator
 
 
 def _photo(path, size=(12, 10), mode="RGB", **save):

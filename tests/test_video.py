@@ -7,19 +7,13 @@ import subprocess
 import imageio_ffmpeg
 import pytest
 
-from srgan.config import ModelConfig
 from srgan.inference.options import PredictOptions
 from srgan.inference.predict import run
-from srgan.models.srresnet import build_generator
-from srgan.models.weights import export_generator, load_generator
 
 
 @pytest.fixture(scope="module")
-def generator(tmp_path_factory):
-    model = ModelConfig(num_filters=4, num_blocks=1)
-    weights = tmp_path_factory.mktemp("model") / "g.weights.h5"
-    export_generator(build_generator(model), model, weights, {"hr_size": 32})
-    return load_generator(weights)
+def generator(tiny_generator):
+    return tiny_generator
 
 
 def _clip(path, audio: bool, fps: int = 10, size: str = "16x12"):
