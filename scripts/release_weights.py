@@ -29,6 +29,14 @@ from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
 MAX_BYTES = 10 * 1024 * 1024
 
 
+def _names_only(training: dict) -> None:
+    """Data folders and the starting weights by name: a card must not carry this machine's
+    paths."""
+    training["data"] = [Path(d).name for d in training.get("data", [])]
+    if training.get("init_from"):
+        training["init_from"] = Path(str(training["init_from"])).name
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir")
@@ -53,16 +61,15 @@ def main(argv=None) -> int:
     extra = {"name": args.name, "task": f"x{card['model']['scale']} face super-resolution "
              f"({card['hr_size'] // card['model']['scale']}x{card['hr_size'] // card['model']['scale']}"
              f" -> {card['hr_size']}x{card['hr_size']}; any input size)", **extra}
-    # Folder names only: the card should not carry this machine's paths.
     training = extra.setdefault("training", {})
-    training["data"] = [Path(d).name for d in training.get("data", [])]
+    _names_only(training)
     if args.command:
         training["command"] = args.command
     history = []
     for path in args.earlier:
         earlier = json.loads(Path(path).read_text())
         stage = earlier.get("training", {})
-        stage["data"] = [Path(d).name for d in stage.get("data", [])]
+        _names_only(stage)
         history.append({"training": stage, "validation": earlier.get("validation")})
     if history:
         extra["earlier_stages"] = history
