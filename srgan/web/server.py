@@ -51,6 +51,7 @@ class WebOptions:
 
 def _work(method: str, scale: int, options: WebOptions):
     """``work(image, progress) -> uint8 SR image`` for one request (see jobs.Work)."""
+    from srgan.inference.options import PredictOptions, upscale_kwargs
     from srgan.inference.upscale import interpolate, upscale
     from srgan.inference.zssr import zssr_generator
 
@@ -60,7 +61,9 @@ def _work(method: str, scale: int, options: WebOptions):
         cfg = ZSSRConfig(scale=scale, steps=options.zssr_steps)
         return lambda image, progress: upscale(zssr_generator(cfg, progress).model, image,
                                                scale)
-    return lambda image, progress: upscale(_generator(method).model, image, scale, tile=128)
+    # The tiling, border padding and memory budget of predict.py's defaults.
+    kwargs = upscale_kwargs(PredictOptions())
+    return lambda image, progress: upscale(_generator(method).model, image, scale, **kwargs)
 
 
 @functools.lru_cache(maxsize=None)
