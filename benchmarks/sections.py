@@ -77,20 +77,37 @@ def upscaling(report, args, sizes, models: dict) -> None:
 
 def backends(report, args, sizes) -> None:
     """Each inference backend against Keras float32, on the paper's generator (random
-    weights, same cost): images/s at ``lr_size`` and output MP/s at ``mp_side``."""
+    weights, same cost): images/s at ``lr_size`` and output MP/s at ``mp_side``.
+
+    Then the ceiling of any exact float32 path at ``lr_size``: the generator's multiply-adds
+    (counted as plain convolutions) at the rate of a large matrix product timed in the same
+    round-robin, against Keras float32's achieved rate.
+    """
     from srgan.models.srresnet import build_generator
 
     config = workloads.model_config(sizes, "subpixel")
     generator = build_generator(config)
     for side, label in ((sizes.lr_size, "images/s"), (sizes.mp_side, "output MP/s")):
         cases = workloads.backend_cases(generator, config, side, batched=label == "images/s")
-        times = perf.interleaved_times({name: run for name, (run, _) in cases.items()},
-                                       args.steps)
+        runs = {name: run for name, (run, _) in cases.items()}
+        n = 256 if args.quick else 2048
+        matmul, matmul_flops = perf.matmul_case(n)
+        times = perf.interleaved_times({**runs, "matmul": matmul}, args.steps)
+        matmul_rate = matmul_flops / times.pop("matmul") / 1e9
         rate = {name: cases[name][1] / t * (1 if label == "images/s" else
                                             (side * sizes.scale) ** 2 / 1e6)
                 for name, t in times.items()}
         report(f"backends {side}->{side * sizes.scale}, {label} (x Keras float32): " + " | ".join(
             f"{name} {value:.3f} ({value / rate['keras']:.2f}x)" for name, value in rate.items()))
+        if label == "images/s":
+            with stock_convs():
+                flops = workloads.inference_flops(generator, side)
+            achieved = flops * rate["keras"] / 1e9
+            report(f"  exact float32 ceiling: {flops / 1e9:.3g} GFLOP per image as plain "
+                   f"convolutions; Keras float32 runs them at {achieved:.3g} GFLOP/s, "
+                   f"{100 * achieved / matmul_rate:.0f}% of the {n}^2 matmul timed alongside "
+                   f"({matmul_rate:.0f} GFLOP/s): an exact path doing these multiplies can be at "
+                   f"most {matmul_rate / achieved:.2f}x faster")
 
 
 def seams(report, sizes, generator) -> None:

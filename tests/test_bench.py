@@ -1,5 +1,6 @@
 """FLOP counting on traced graphs, and the benchmark's smoke run."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,9 +77,15 @@ def test_bench_only_backends(tmp_path):
     out = tmp_path / "bench.txt"
     assert bench.main(["--quick", "--steps", "1", "--only-backends", "-o", str(out)]) == 0
     lines = out.read_text().splitlines()
-    assert [line.split(",")[0] for line in lines[2:]] == ["backends 8->32", "backends 16->64"]
-    assert "keras 1.000" not in lines[2] and "(1.00x)" in lines[2] and "keras x8" in lines[2]
-    assert "onnx x8" in lines[2] and "| onnx " in lines[3]
+    rows = [line for line in lines if line.startswith("backends")]
+    assert [line.split(",")[0] for line in rows] == ["backends 8->32", "backends 16->64"]
+    assert "keras 1.000" not in rows[0] and "(1.00x)" in rows[0] and "keras x8" in rows[0]
+    assert "onnx x8" in rows[0] and "| onnx " in rows[1]
+    # The ceiling follows the images/s row: FLOPs, achieved rate, matmul rate, bound.
+    ceiling = re.fullmatch(r"  exact float32 ceiling: ([0-9.e+-]+) GFLOP per image .* "
+                           r"at ([0-9.]+) GFLOP/s, .* at most ([0-9.]+)x faster",
+                           lines[lines.index(rows[0]) + 1])
+    assert ceiling and all(float(value) > 0 for value in ceiling.groups())
 
 
 def test_bench_data_case_runs():
