@@ -148,6 +148,9 @@ class OnnxRunner:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = num_threads or os.cpu_count()
+        # Idle workers sleep instead of spinning, so they leave the cores to the rest of
+        # the program (decoding, encoding, TensorFlow) between calls.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(model, options,
                                              providers=["CPUExecutionProvider"])
