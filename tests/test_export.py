@@ -19,6 +19,7 @@ from srgan.config import ModelConfig
 from srgan.inference import export
 from srgan.inference.backends import OnnxRunner, TFLiteRunner
 from srgan.inference.upscale import upscale
+from srgan.models.generators import build_generator as build_any_generator
 from srgan.models.srresnet import build_generator
 from srgan.models.weights import export_generator
 
@@ -77,6 +78,42 @@ def test_tflite_matches_keras(generator, precision):
     tolerance = TOLERANCE[precision]
     assert _max_diff(upscale(runner, lr, 4, tile_pad=0), upscale(generator, lr, 4)) <= tolerance
     assert _max_diff(upscale(runner, lr, 4, tile_pad=0), upscale(_generator(1), lr, 4)) > 2 * tolerance
+
+
+def test_onnx_runs_the_tail_on_space_to_depth_blocks(generator):
+    """The 9x9 conv to 3 channels goes out as the block conv Keras runs (1.4x faster in
+    ONNX Runtime and TFLite), its kernel a constant: no op rebuilds it at run time."""
+    import onnx
+
+    graph = onnx.load_from_string(export.to_onnx(generator, CONFIG)).graph
+    ops = [node.op_type for node in graph.node]
+    assert ops.count("SpaceToDepth") == 1 and "Gather" not in ops
+    kernels = [list(t.dims) for t in graph.initializer if len(t.dims) == 4]
+    assert [3 * 16, 4 * 16, 3, 3] in kernels  # (out, in, kh, kw): 3 and 4 channels x 4x4
+
+
+def _other(name: str):
+    config = ModelConfig(generator=name, num_filters=4, num_blocks=1, rrdb_growth=4)
+    keras.utils.set_random_seed(0)
+    return build_any_generator(config), config
+
+
+def test_rrdb_exports_to_tflite():
+    model, config = _other("rrdb")
+    runner = TFLiteRunner(export.to_tflite(model, config, window=16))
+    lr = _image((16, 16, 3))
+    assert _max_diff(upscale(runner, lr, 4, tile_pad=0), upscale(model, lr, 4)) <= 1
+
+
+def test_srcnn_exports_to_savedmodel_and_says_why_not_tflite(tmp_path):
+    model, config = _other("srcnn")
+    serve = tf.saved_model.load(str(export.save_savedmodel(model, config, tmp_path / "sm")))
+    lr = _image((1, 13, 21, 3))
+    (out,) = serve.signatures["serving_default"](lr=tf.constant(lr)).values()
+    assert _max_diff(out.numpy()[0], upscale(model, lr[0], 4)) <= 1
+    with pytest.raises(ValueError, match=r"^the srcnn generator needs ResizeBicubic, which "
+                                         r"TFLite does not have; export it as savedmodel or onnx$"):
+        export.to_tflite(model, config, window=16)
 
 
 def test_tflite_tiles_any_size_like_keras(generator):

@@ -46,6 +46,7 @@ def block_tap_index(kernel_size: int, block: int) -> np.ndarray:
 
 
 _STOCK = False  # set by stock_convs()
+_FROZEN = False  # set by export_graph()
 
 
 @contextlib.contextmanager
@@ -62,6 +63,24 @@ def stock_convs():
         yield
     finally:
         _STOCK = previous
+
+
+@contextlib.contextmanager
+def export_graph():
+    """Inside this block the layers here trace an inference graph of built-in ops only.
+
+    :class:`BlockConv2D` takes its block kernel as a constant, rearranged once from the
+    weights it holds at that moment (TFLite lacks the 8-D transpose that rebuilds it), and
+    neither layer wraps its convolution in a custom gradient (a SavedModel cannot hold
+    one). For :mod:`srgan.inference.export`. Like :func:`stock_convs`, it acts when a
+    ``tf.function`` is traced.
+    """
+    global _FROZEN
+    previous, _FROZEN = _FROZEN, True
+    try:
+        yield
+    finally:
+        _FROZEN = previous
 
 
 def _same_conv_with_fast_input_grad(x, kernel):
@@ -100,7 +119,7 @@ class FastConv2D(layers.Conv2D):
     """
 
     def convolution_op(self, inputs, kernel):
-        if (not _STOCK and self.strides == (1, 1) and self.dilation_rate == (1, 1)
+        if (not _STOCK and not _FROZEN and self.strides == (1, 1) and self.dilation_rate == (1, 1)
                 and self.groups == 1 and self.padding == "same" and self.kernel_size[0] % 2
                 and self.kernel_size[1] % 2 and self.data_format == "channels_last"):
             return _same_conv_with_fast_input_grad(inputs, kernel)
@@ -165,7 +184,12 @@ class BlockConv2D(layers.Conv2D):
         if self.block == 1 or _STOCK:
             return super().convolution_op(inputs, kernel)
         blocks = ops.space_to_depth(inputs, self.block)
-        out = _same_conv_with_fast_input_grad(blocks, self.block_kernel(kernel))
+        if _FROZEN:
+            with tf.init_scope():  # eager, even while a tf.function is being traced
+                value = self.block_kernel(ops.convert_to_tensor(self.kernel)).numpy()
+            out = tf.nn.conv2d(blocks, tf.constant(value, blocks.dtype), 1, "SAME")
+        else:
+            out = _same_conv_with_fast_input_grad(blocks, self.block_kernel(kernel))
         return ops.depth_to_space(out, self.block)
 
     def get_config(self):
