@@ -163,6 +163,14 @@ def test_stack_batches_equal_images(gen4):
         np.testing.assert_array_equal(sr, upscale(gen4, image, 4))
 
 
+def test_progress_counts_every_tile_once(gen4):
+    images = np.stack([_image((20, 30, 3), seed) for seed in range(2)])  # 2 x 3 tiles each
+    calls = []
+    upscale_stack(gen4, images, 4, tile=10, tile_pad=2, batch=4,
+                  progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 12), (8, 12), (12, 12)]
+
+
 def test_alpha_upscaled_separately(gen4):
     h, w, scale = 13, 21, 4
     rgba = _image((h, w, 4))

@@ -63,6 +63,26 @@ def _save(job: _Job, sr: np.ndarray, scale: int, options: PredictOptions) -> np.
     return sr
 
 
+class _TileBar:
+    """``progress`` for :func:`upscale_stack`: a transient bar of tiles under the image bar,
+    on a terminal only, for inputs that take more than one batch of tiles (a large photo
+    otherwise shows nothing for minutes)."""
+
+    def __init__(self):
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if done >= total:
+                return
+            self._bar = tqdm(total=total, unit="tile", leave=False, disable=None)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 def predict_folder(generator: Generator, options: PredictOptions) -> int:
     """Upscale every image under ``options.input``; returns 1 if any failed, else 0.
 
@@ -86,7 +106,12 @@ def predict_folder(generator: Generator, options: PredictOptions) -> int:
         """Upscale and write the pending same-sized images together."""
         nonlocal failed, done
         if pending:
-            outs = upscale_stack(runner, np.stack([j.image for j in pending]), scale, **kwargs)
+            tiles = _TileBar()
+            try:
+                outs = upscale_stack(runner, np.stack([j.image for j in pending]), scale,
+                                     progress=tiles, **kwargs)
+            finally:
+                tiles.close()
             for job, sr in zip(pending, outs):
                 try:
                     sr = _save(job, sr, scale, options)

@@ -26,7 +26,7 @@ darken or tint the image border (Real-ESRGAN's ``pre_pad``).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import keras
 import numpy as np
@@ -166,12 +166,14 @@ class _Composite:
 def upscale_stack(generator, images: np.ndarray, scale: int, tile: Optional[int] = None,
                   tile_pad: int = 16, batch: int = 1, blend: Optional[float] = None,
                   pre_pad: int = 0, max_memory: Optional[int] = None,
-                  alpha: str = "bicubic") -> np.ndarray:
+                  alpha: str = "bicubic",
+                  progress: Optional[Callable[[int, int], None]] = None) -> np.ndarray:
     """Super-resolve ``N`` images of one size by ``scale``; :func:`upscale` for each.
 
     Tiles of all ``N`` images run ``batch`` at a time (equal-sized images batch even when
     each is a single tile). Arguments as :func:`upscale`; ``images`` is uint8
-    ``(N, H, W[, C])``. Returns uint8 ``(N, H*scale, W*scale, 3 or 4)``.
+    ``(N, H, W[, C])``; ``progress(done, total)`` is called with the count of colour tiles
+    after each batch. Returns uint8 ``(N, H*scale, W*scale, 3 or 4)``.
     """
     images = np.asarray(images)
     _check(images, scale, tile, tile_pad, batch, blend, pre_pad, alpha)
@@ -202,6 +204,8 @@ def upscale_stack(generator, images: np.ndarray, scale: int, tile: Optional[int]
                              f"not x{scale}")
         for (k, i, j), tile_sr in zip(chunk, sr):
             composite.paint(out[k], i, j, _to_gray(tile_sr) if gray[k] else tile_sr)
+        if progress is not None:
+            progress(start + len(chunk), len(work))
     if channels == 4:
         for k in range(n):
             out[k, ..., 3] = (interpolate(images[k, ..., 3:], scale)[..., 0] if alpha == "bicubic"
