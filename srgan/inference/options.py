@@ -36,8 +36,8 @@ class PredictOptions:
                                "the memory budget)")
     tile_pad: int = flag(16, help="LR pixels of context around each tile; seams are "
                          "cross-faded over that many pixels")
-    pre_pad: int = flag(10, help="LR pixels mirrored around each image, so its border keeps "
-                        "its colour")
+    pre_pad: int = flag(6, help="LR pixels mirrored around each image, so that a flat "
+                        "border keeps its level (0 is faster on small images)")
     max_memory: Optional[int] = flag(None, help="MiB the tiles may use (default: a quarter "
                                      "of the available memory, at most 1024)")
     batch_size: int = flag(1, help="tiles, same-sized images or video frames run together")
