@@ -273,10 +273,10 @@ SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
 
 
 def atomic_save_image(path: os.PathLike | str, array: np.ndarray, quality: int = 95,
-                      metadata: dict | None = None) -> Path:
+                      metadata: dict | None = None, png_compression: int = 6) -> Path:
     """Saves uint8 HxWx3 or HxWx4 atomically as PNG, JPEG or WebP (from the suffix of
-    ``path``), with ``quality`` for JPEG and WebP and ``metadata`` from
-    :func:`read_metadata`; returns ``path``.
+    ``path``), with ``quality`` for JPEG and WebP, zlib level ``png_compression`` (0-9)
+    for PNG, and ``metadata`` from :func:`read_metadata`; returns ``path``.
 
     Raises:
         ValueError: a suffix other than .png/.jpg/.webp, alpha for JPEG, or a bad array.
@@ -289,7 +289,7 @@ def atomic_save_image(path: os.PathLike | str, array: np.ndarray, quality: int =
         raise ValueError(f"{path}: need uint8 HxWx3/HxWx4, got {array.dtype} {array.shape}")
     if fmt == "JPEG" and array.shape[2] == 4:
         raise ValueError(f"{path}: JPEG has no alpha channel; use png or webp")
-    extra = {"quality": quality} if fmt != "PNG" else {}
+    extra = {"quality": quality} if fmt != "PNG" else {"compress_level": png_compression}
     with atomic_path(path) as tmp:
         Image.fromarray(array).save(tmp, format=fmt, **extra, **(metadata or {}))
     return path

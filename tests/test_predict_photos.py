@@ -56,6 +56,20 @@ def test_jpeg_quality_is_used(generator, tmp_path):
     assert sizes[0] < sizes[1] / 2
 
 
+def test_png_compression_is_used_and_lossless(generator, tmp_path):
+    ramp = np.linspace(0, 255, 32).round().astype(np.uint8)
+    smooth = np.stack([np.repeat(ramp[:, None], 32, 1), np.repeat(ramp[None], 32, 0),
+                       np.full((32, 32), 128, np.uint8)], axis=-1)
+    Image.fromarray(smooth).save(tmp_path / "a.png")
+    sizes, pixels = [], []
+    for level in (0, 9):
+        _run(generator, tmp_path, input=str(tmp_path / "a.png"), png_compression=level,
+             overwrite=True)
+        sizes.append((tmp_path / "out" / "a_x4.png").stat().st_size)
+        pixels.append(np.asarray(Image.open(tmp_path / "out" / "a_x4.png")))
+    assert sizes[1] < 0.8 * sizes[0] and np.array_equal(*pixels)  # level 0 stores raw
+
+
 def test_icc_profile_and_exif_are_kept(generator, tmp_path):
     exif = Image.Exif()
     exif[0x010F] = "Camera Maker"  # Make
@@ -104,8 +118,9 @@ def test_alpha_cannot_go_to_jpeg(generator, tmp_path, capsys):
     assert "\n" not in err and "a.png" in err and "--ext png" in err
 
 
-@pytest.mark.parametrize("field, value", [("jpeg_quality", 0), ("outscale", -1.0),
-                                          ("batch_size", 0), ("max_memory", 0)])
+@pytest.mark.parametrize("field, value", [("jpeg_quality", 0), ("png_compression", 10),
+                                          ("outscale", -1.0), ("batch_size", 0),
+                                          ("max_memory", 0)])
 def test_bad_options_are_refused(field, value):
     with pytest.raises(ValueError, match=field.split("_")[0]):
         PredictOptions(**{field: value})

@@ -29,6 +29,9 @@ class PredictOptions:
     ext: str = flag("png", choices=EXTENSIONS, help="output format; auto: the input's "
                     "(png for bmp, and for alpha in a jpg)")
     jpeg_quality: int = flag(95, help="quality of jpg and webp outputs, 1-100")
+    png_compression: int = flag(1, help="zlib level of png outputs, 0-9 (lossless at "
+                                "every level): 1 is fast, as OpenCV and Real-ESRGAN "
+                                "write; 9 gives the smallest files")
     outscale: Optional[float] = flag(None, help="final upscaling factor: the model's output "
                                      "is resized to it with an antialiased Lanczos filter "
                                      "(default: the model's scale)")
@@ -55,6 +58,8 @@ class PredictOptions:
     def __post_init__(self):
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
+        if not 0 <= self.png_compression <= 9:
+            raise ValueError(f"png_compression must be in 0..9, got {self.png_compression}")
         for name in ("outscale", "tile", "max_memory"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")

@@ -59,7 +59,8 @@ def _save(job: _Job, sr: np.ndarray, scale: int, options: PredictOptions) -> np.
     h, w = job.image.shape[:2]
     factor = options.outscale or scale
     sr = resize(sr, (max(1, round(w * factor)), max(1, round(h * factor))))
-    io.atomic_save_image(job.target, sr, options.jpeg_quality, job.metadata)
+    io.atomic_save_image(job.target, sr, options.jpeg_quality, job.metadata,
+                         options.png_compression)
     return sr
 
 
