@@ -112,7 +112,7 @@ def test_srcnn_exports_to_savedmodel_and_says_why_not_tflite(tmp_path):
     (out,) = serve.signatures["serving_default"](lr=tf.constant(lr)).values()
     assert _max_diff(out.numpy()[0], upscale(model, lr[0], 4)) <= 1
     with pytest.raises(ValueError, match=r"^the srcnn generator needs ResizeBicubic, which "
-                                         r"TFLite does not have; export it as savedmodel or onnx$"):
+                       r"TFLite does not have; export it as savedmodel or onnx$"):
         export.to_tflite(model, config, window=16)
 
 

@@ -46,7 +46,7 @@ def block_tap_index(kernel_size: int, block: int) -> np.ndarray:
 
 
 _STOCK = False  # set by stock_convs()
-_FROZEN = False  # set by export_graph()
+_EXPORT = False  # set by export_graph()
 
 
 @contextlib.contextmanager
@@ -75,12 +75,12 @@ def export_graph():
     one). For :mod:`srgan.inference.export`. Like :func:`stock_convs`, it acts when a
     ``tf.function`` is traced.
     """
-    global _FROZEN
-    previous, _FROZEN = _FROZEN, True
+    global _EXPORT
+    previous, _EXPORT = _EXPORT, True
     try:
         yield
     finally:
-        _FROZEN = previous
+        _EXPORT = previous
 
 
 def _same_conv_with_fast_input_grad(x, kernel):
@@ -119,9 +119,10 @@ class FastConv2D(layers.Conv2D):
     """
 
     def convolution_op(self, inputs, kernel):
-        if (not _STOCK and not _FROZEN and self.strides == (1, 1) and self.dilation_rate == (1, 1)
-                and self.groups == 1 and self.padding == "same" and self.kernel_size[0] % 2
-                and self.kernel_size[1] % 2 and self.data_format == "channels_last"):
+        if (not _STOCK and not _EXPORT and self.strides == (1, 1)
+                and self.dilation_rate == (1, 1) and self.groups == 1 and self.padding == "same"
+                and self.kernel_size[0] % 2 and self.kernel_size[1] % 2
+                and self.data_format == "channels_last"):
             return _same_conv_with_fast_input_grad(inputs, kernel)
         return super().convolution_op(inputs, kernel)
 
@@ -184,7 +185,7 @@ class BlockConv2D(layers.Conv2D):
         if self.block == 1 or _STOCK:
             return super().convolution_op(inputs, kernel)
         blocks = ops.space_to_depth(inputs, self.block)
-        if _FROZEN:
+        if _EXPORT:
             with tf.init_scope():  # eager, even while a tf.function is being traced
                 value = self.block_kernel(ops.convert_to_tensor(self.kernel)).numpy()
             out = tf.nn.conv2d(blocks, tf.constant(value, blocks.dtype), 1, "SAME")
