@@ -171,6 +171,11 @@ def test_progress_counts_every_tile_once(gen4):
     upscale_stack(gen4, images, 4, tile=10, tile_pad=2, batch=4,
                   progress=lambda done, total: calls.append((done, total)))
     assert calls == [(4, 12), (8, 12), (12, 12)]
+    calls.clear()  # alpha through the model: 6 more tiles per image, counted on
+    rgba = np.concatenate([images, images[..., :1]], axis=3)
+    upscale_stack(gen4, rgba, 4, tile=10, tile_pad=2, batch=4, alpha="model",
+                  progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 12), (8, 12), (12, 12), (16, 24), (18, 24), (22, 24), (24, 24)]
 
 
 def test_alpha_upscaled_separately(gen4):

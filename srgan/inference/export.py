@@ -12,7 +12,8 @@ what :func:`srgan.inference.upscale.upscale` does to each tile.
   quantisation: int8 weights, float activations, a quarter of the file).
 
 Every format holds built-in ops only (convolutions, depth-to-space, PReLU, ...), so any
-runtime runs it. The 9x9 tail convolution to 3 channels is exported as
+runtime runs it; SRCNN's bicubic resize has no TFLite op, so SRCNN exports as SavedModel
+or ONNX only. The 9x9 tail convolution to 3 channels is exported as
 :class:`srgan.models.layers.BlockConv2D` computes it, a 3x3 conv on 4x4 space-to-depth
 blocks with its block kernel frozen to a constant: the same function, and 1.4x faster
 inference in TFLite (XNNPACK) and ONNX Runtime, whose kernels handle 3 output channels
@@ -78,7 +79,7 @@ def uint8_function(model, config: ModelConfig, shape) -> tf.types.experimental.C
     resource variables that the interpreter starts at zero).
 
     Args:
-        model: a generator built by :func:`srgan.models.srresnet.build_generator`.
+        model: a generator built by :func:`srgan.models.generators.build_generator`.
         config: its architecture.
         shape: ``(B, h, w, 3)`` input shape; ``None`` entries stay dynamic.
     """

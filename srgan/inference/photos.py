@@ -77,6 +77,7 @@ class _TileBar:
             if done >= total:
                 return
             self._bar = tqdm(total=total, unit="tile", leave=False, disable=None)
+        self._bar.total = total  # grows when alpha goes through the model too
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:

@@ -66,7 +66,8 @@ def predict_samples(generator: Generator, options: PredictOptions) -> int:
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(
             interpolate(lr, scale), hr, scale)
         print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}")
-        io.atomic_save_png(io.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr)
+        io.atomic_save_image(io.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr,
+                             png_compression=options.png_compression)
         io.atomic_write_bytes(io.safe_output_path(out_dir, f"{path.stem}_triptych.png"),
                               triptych_png(lr, sr, hr, f"{path.name}: x{scale}"))
     print(f"wrote SR images and triptychs to {out_dir}")

@@ -172,8 +172,9 @@ def upscale_stack(generator, images: np.ndarray, scale: int, tile: Optional[int]
 
     Tiles of all ``N`` images run ``batch`` at a time (equal-sized images batch even when
     each is a single tile). Arguments as :func:`upscale`; ``images`` is uint8
-    ``(N, H, W[, C])``; ``progress(done, total)`` is called with the count of colour tiles
-    after each batch. Returns uint8 ``(N, H*scale, W*scale, 3 or 4)``.
+    ``(N, H, W[, C])``; ``progress(done, total)`` is called with the count of tiles after
+    each batch (alpha through the model counts its tiles too). Returns uint8
+    ``(N, H*scale, W*scale, 3 or 4)``.
     """
     images = np.asarray(images)
     _check(images, scale, tile, tile_pad, batch, blend, pre_pad, alpha)
@@ -207,11 +208,17 @@ def upscale_stack(generator, images: np.ndarray, scale: int, tile: Optional[int]
         if progress is not None:
             progress(start + len(chunk), len(work))
     if channels == 4:
+        done = len(work)  # alpha through the model: its tiles count on after the colour ones
         for k in range(n):
-            out[k, ..., 3] = (interpolate(images[k, ..., 3:], scale)[..., 0] if alpha == "bicubic"
-                              else upscale_stack(run, images[k:k + 1, ..., 3], scale, tile,
-                                                 tile_pad, batch, blend, pre_pad, max_memory)
-                              [0, ..., 0])
+            if alpha == "bicubic":
+                out[k, ..., 3] = interpolate(images[k, ..., 3:], scale)[..., 0]
+                continue
+            tick = None if progress is None else (
+                lambda d, t, base=done, rest=n - 1 - k: progress(base + d, base + t * (1 + rest)))
+            out[k, ..., 3] = upscale_stack(run, images[k:k + 1, ..., 3], scale, tile, tile_pad,
+                                           batch, blend, pre_pad, max_memory,
+                                           progress=tick)[0, ..., 0]
+            done += len(work) // n
     return out
 
 
