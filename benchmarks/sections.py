@@ -87,24 +87,25 @@ def backends(report, args, sizes) -> None:
 
     config = workloads.model_config(sizes, "subpixel")
     generator = build_generator(config)
+    n = 256 if args.quick else 2048
+    matmul, matmul_flops = perf.matmul_case(n)  # the yardstick of the ceiling
     for side, label in ((sizes.lr_size, "images/s"), (sizes.mp_side, "output MP/s")):
         cases = workloads.backend_cases(generator, config, side, batched=label == "images/s")
         runs = {name: run for name, (run, _) in cases.items()}
-        n = 256 if args.quick else 2048
-        matmul, matmul_flops = perf.matmul_case(n)
-        if label == "images/s":  # the yardstick of the ceiling below
+        if label == "images/s":
             runs["matmul"] = matmul
         times = perf.interleaved_times(runs, args.steps)
-        matmul_rate = matmul_flops / times.pop("matmul", float("nan")) / 1e9
+        matmul_time = times.pop("matmul", None)
         rate = {name: cases[name][1] / t * (1 if label == "images/s" else
                                             (side * sizes.scale) ** 2 / 1e6)
                 for name, t in times.items()}
         report(f"backends {side}->{side * sizes.scale}, {label} (x Keras float32): " + " | ".join(
             f"{name} {value:.3f} ({value / rate['keras']:.2f}x)" for name, value in rate.items()))
-        if label == "images/s":
+        if matmul_time is not None:
             with stock_convs():
                 flops = workloads.inference_flops(generator, side)
             achieved = flops * rate["keras"] / 1e9
+            matmul_rate = matmul_flops / matmul_time / 1e9
             report(f"  exact float32 ceiling: {flops / 1e9:.3g} GFLOP per image as plain "
                    f"convolutions; Keras float32 runs them at {achieved:.1f} GFLOP/s, "
                    f"{100 * achieved / matmul_rate:.0f}% of the {n}^2 matmul timed alongside "
