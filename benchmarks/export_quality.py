@@ -25,7 +25,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan import pretrained
     from srgan.config import Config, DataConfig
-    from srgan.data import pipeline
+    from srgan.data import pipeline, transforms
     from srgan.evaluation import evaluate, metrics
     from srgan.inference.backends import TFLiteRunner, keras_runner
     from srgan.inference.export import PRECISIONS, to_tflite
@@ -40,7 +40,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          log=lambda m: None)
     hrs = np.stack([evaluate.load_hr(path, scale, hr_size, False, DataConfig.max_pixels)
                     for path in val])
-    lrs = np.stack([pipeline.degrade(hr, scale).numpy().astype(np.uint8) for hr in hrs])
+    lrs = np.stack([transforms.degrade(hr, scale).numpy().astype(np.uint8) for hr in hrs])
     runners = {"keras": keras_runner(generator.model)}
     for precision in PRECISIONS:
         runners[f"tflite {precision}"] = TFLiteRunner(

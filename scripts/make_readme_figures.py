@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/make_readme_figures.py` finds srgan
 
 from srgan import io, pretrained  # noqa: E402
-from srgan.data import pipeline  # noqa: E402
+from srgan.data import pipeline, transforms  # noqa: E402
 from srgan.evaluation import figures, metrics  # noqa: E402
 from srgan.inference.upscale import interpolate, upscale  # noqa: E402
 from srgan.models.weights import load_generator  # noqa: E402
@@ -37,8 +37,8 @@ def sample_faces(out: Path) -> None:
               for name in ("srresnet", "srgan")}
     rows = []
     for path in pipeline.sample_face_paths():
-        hr = pipeline.prepare_hr(io.read_image(path), 256).numpy().astype(np.uint8)
-        lr = pipeline.degrade(hr, 4).numpy().astype(np.uint8)
+        hr = transforms.prepare_hr(io.read_image(path), 256).numpy().astype(np.uint8)
+        lr = transforms.degrade(hr, 4).numpy().astype(np.uint8)
         outs = [interpolate(lr, 4)] + [upscale(g, lr, 4)
                                        for g in models.values()]
         psnr = [metrics.psnr(o, hr, crop_border=4, y_only=True) for o in outs]

@@ -8,7 +8,7 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import smooth_face
-from srgan.data import degradation, kernels, pipeline
+from srgan.data import degradation, kernels, pipeline, transforms
 
 
 def _hr(size=32, seed=0):
@@ -79,7 +79,7 @@ def test_realesrgan_is_a_function_of_the_seed():
 
 def test_realesrgan_degrades_more_than_bicubic():
     hr = _hr(64)
-    bicubic = pipeline.degrade(hr, 4).numpy()
+    bicubic = transforms.degrade(hr, 4).numpy()
     errors = [np.abs(degradation.realesrgan(hr, 4, _seed(0, i)).numpy() - bicubic).mean()
               for i in range(8)]
     assert np.mean(errors) > 2  # levels: blur, noise and JPEG move pixels
@@ -120,7 +120,7 @@ def test_pipeline_pairs_with_realesrgan_and_sharpened_targets(face_dir):
         assert lr.shape == (2, 8, 8, 3) and hr.shape == (2, 32, 32, 3)
         assert -1 <= lr.numpy().min() and lr.numpy().max() <= 1
     with pytest.raises(ValueError, match="needs a seed"):
-        pipeline.degrade(_hr(), 4, "realesrgan")
+        transforms.degrade(_hr(), 4, "realesrgan")
 
 
 def test_grid_command_writes_16_samples(tmp_path, capsys):

@@ -16,7 +16,7 @@ from conftest import TINY_MODEL, smooth_face
 from srgan.cli import evaluate_main, evaluate_parser
 from srgan import io
 from srgan.config import ModelConfig
-from srgan.data import pipeline
+from srgan.data import transforms
 from srgan.evaluation import evaluate, metrics, report
 from srgan.inference.upscale import interpolate
 from srgan.models.srresnet import build_generator
@@ -130,9 +130,9 @@ def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
     assert len(rows) == 5 * len(methods) and {r["method"] for r in rows} == methods
     # The CSV's bicubic figure is the metric of the documented pipeline, recomputed here.
     a = next(r for r in rows if r["image"] == "a.jpg" and r["method"] == "bicubic")
-    hr = pipeline.prepare_hr(np.asarray(Image.open(face_dir / "a.jpg").convert("RGB")), 32)
+    hr = transforms.prepare_hr(np.asarray(Image.open(face_dir / "a.jpg").convert("RGB")), 32)
     hr = hr.numpy().astype(np.uint8)
-    lr = pipeline.degrade(hr, 4).numpy().astype(np.uint8)
+    lr = transforms.degrade(hr, 4).numpy().astype(np.uint8)
     assert float(a["psnr_y"]) == pytest.approx(
         metrics.psnr(interpolate(lr, 4), hr, crop_border=4, y_only=True), abs=1e-9)
     record = json.loads((out / "results.json").read_text())
@@ -194,7 +194,7 @@ def test_evaluate_on_realesrgan_lr_is_fixed_by_the_seed(tmp_path, face_dir, weig
     names = [p.relative_to(face_dir).as_posix() for p in io.list_images(face_dir)]
     hr = evaluate.load_hr(face_dir / first["image"], 4, 32, False, 10**6)
     index = names.index(first["image"])
-    lr = pipeline.degrade(hr, 4, "realesrgan", evaluate.lr_seed(3, index))
+    lr = transforms.degrade(hr, 4, "realesrgan", evaluate.lr_seed(3, index))
     assert first["scores"]["bicubic"]["psnr_y"] == pytest.approx(metrics.psnr(
         interpolate(lr.numpy().astype(np.uint8), 4), hr, crop_border=4, y_only=True))
 

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from srgan import io
 from srgan.config import DataConfig
-from srgan.data import pipeline
+from srgan.data import pipeline, transforms
 
 
 def _take(ds, n):
@@ -24,7 +24,7 @@ def test_pipeline_on_odd_sizes_and_modes(face_dir):
         for x in (hr, lr):
             np.testing.assert_allclose((x + 1) * 127.5, np.round((x + 1) * 127.5), atol=1e-3)
         # LR is the fixed degradation of HR (flip commutes with the separable resize).
-        expected = pipeline.degrade((hr + 1) * 127.5, 4).numpy() / 127.5 - 1
+        expected = transforms.degrade((hr + 1) * 127.5, 4).numpy() / 127.5 - 1
         np.testing.assert_allclose(lr, expected, atol=1e-5)
     assert not guard.bad
 
@@ -40,14 +40,14 @@ def test_random_crop_gives_patches(face_dir):
 def test_prepare_hr_centre_crops_then_resizes():
     img = np.zeros((30, 10, 3), np.uint8)
     img[10:20] = 200  # the centre square is uniformly 200
-    hr = pipeline.prepare_hr(img, 16).numpy()
+    hr = transforms.prepare_hr(img, 16).numpy()
     assert hr.shape == (16, 16, 3) and np.all(hr == 200)
 
 
 def test_degrade_is_antialiased_bicubic():
     stripes = np.zeros((16, 16, 1), np.float32)
     stripes[:, ::2] = 255.0  # a pattern at the Nyquist limit
-    lr = pipeline.degrade(stripes, 4).numpy()
+    lr = transforms.degrade(stripes, 4).numpy()
     # Antialiasing averages the stripes to grey; plain point sampling would keep 0 or 255.
     # Interior columns are within 2 levels of grey; border taps see the edge padding.
     assert lr.shape == (4, 4, 1)
@@ -90,7 +90,7 @@ def test_samples_are_the_first_decodable_files_in_order(face_dir):
     lr, hr, used = pipeline.load_samples(paths, 3, 32, 4, 10**6)
     assert used == paths[1:4]
     assert lr.shape == (3, 8, 8, 3) and hr.shape == (3, 32, 32, 3)
-    expected = pipeline.make_pair(io.read_image(paths[1]), 32, 4)[1]
+    expected = transforms.make_pair(io.read_image(paths[1]), 32, 4)[1]
     np.testing.assert_array_equal(hr[0], expected)
     with pytest.raises(io.ImageError, match="no decodable sample image"):
         pipeline.load_samples(paths[:1], 1, 32, 4, 10**6)

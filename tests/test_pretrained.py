@@ -8,7 +8,7 @@ import pytest
 
 from srgan import io, pretrained
 from srgan.config import GENERATOR_FIELDS, ModelConfig
-from srgan.data import pipeline
+from srgan.data import pipeline, transforms
 from srgan.evaluation import metrics
 from srgan.inference.upscale import interpolate, upscale
 from srgan.models.generators import build_generator
@@ -44,8 +44,8 @@ def _sample_scores(generator):
     """PSNR-Y of the model and of bicubic on the built-in sample faces at 64 -> 256."""
     out = []
     for path in pipeline.sample_face_paths():
-        hr = pipeline.prepare_hr(io.read_image(path), 256)
-        lr = pipeline.degrade(hr, 4).numpy().astype(np.uint8)
+        hr = transforms.prepare_hr(io.read_image(path), 256)
+        lr = transforms.degrade(hr, 4).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
         sr = upscale(generator, lr, 4)
         out.append((metrics.psnr(sr, hr, crop_border=4, y_only=True),

@@ -6,7 +6,7 @@ import tensorflow as tf
 from PIL import Image
 
 from srgan.cli import predict_main
-from srgan.data import pipeline
+from srgan.data import transforms
 from srgan.evaluation import metrics
 from srgan.inference.upscale import interpolate, upscale
 from srgan.inference.zssr import ZSSRConfig, dihedral, zssr_generator
@@ -42,7 +42,7 @@ def test_dihedral_gives_eight_distinct_views_each_undone():
 
 def test_zssr_beats_bicubic_on_repeated_structure():
     hr = repeated_structure()
-    lr = pipeline.degrade(hr.astype(np.float32), 2).numpy().round().astype(np.uint8)
+    lr = transforms.degrade(hr.astype(np.float32), 2).numpy().round().astype(np.uint8)
     generator = zssr_generator(ZSSRConfig(scale=2, **TINY))
     sr = upscale(generator.model, lr, 2)
     bicubic = interpolate(lr, 2)

@@ -213,7 +213,7 @@ def sample_grid(hr, scale: int, seed: int, rows: int = 4) -> np.ndarray:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python -m srgan.data.degradation IMAGE -o grid.png``; exit 0, or 2 with one line."""
     from srgan import io
-    from srgan.data.pipeline import prepare_hr
+    from srgan.data.transforms import prepare_hr
 
     p = argparse.ArgumentParser(
         prog="python -m srgan.data.degradation", description="Write a 4x4 grid of 16 "

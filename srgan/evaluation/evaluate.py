@@ -3,9 +3,9 @@
 How ``evaluate.py`` (and the validation during training) scores an image:
 
 1. HR: prepared as in training (centre square, antialiased bicubic to ``hr_size``:
-   :func:`srgan.data.pipeline.prepare_hr`), or with ``full_image`` the whole image, its right and
+   :func:`srgan.data.transforms.prepare_hr`), or with ``full_image`` the whole image, its right and
    bottom edges cropped to a multiple of ``scale`` (BasicSR's ``mod_crop``).
-2. LR: :func:`srgan.data.pipeline.degrade`, rounded to 8-bit levels: the bicubic training
+2. LR: :func:`srgan.data.transforms.degrade`, rounded to 8-bit levels: the bicubic training
    degradation, or with ``--degradation realesrgan`` Real-ESRGAN's random one
    (:mod:`srgan.data.degradation`), image ``i`` of the sorted list drawn from seed
    ``(--seed, i)``: every model evaluated with the same ``--seed`` on the same folder
@@ -32,7 +32,7 @@ import numpy as np
 
 from srgan import io
 from srgan.config import DEGRADATIONS, KEEP_BEST, DataConfig, flag
-from srgan.data import pipeline
+from srgan.data import transforms
 from srgan.evaluation import figures, metrics, report
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
 from srgan.models.weights import Generator
@@ -75,7 +75,7 @@ def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
     training, or with ``full_image`` the whole image cropped to multiples of ``scale``."""
     image = io.read_image(path, max_pixels=max_pixels)
     if not full_image:
-        return pipeline.prepare_hr(image, hr_size).numpy().astype(np.uint8)
+        return transforms.prepare_hr(image, hr_size).numpy().astype(np.uint8)
     h, w = image.shape[:2]
     h, w = h - h % scale, w - w % scale
     smallest = max(16, metrics.SSIM_WINDOW + 2 * scale)  # LPIPS's VGG; SSIM after the crop
@@ -94,14 +94,14 @@ def candidates(hr: np.ndarray, scale: int, generator, tile: Optional[int] = None
         hr: uint8 ``(H, W, 3)``, H and W multiples of ``scale``.
         generator: the trained generator (see :func:`srgan.inference.upscale.upscale`).
         tile: optional LR tile size for the generator.
-        degradation, seed: how the LR is made (:func:`srgan.data.pipeline.degrade`).
+        degradation, seed: how the LR is made (:func:`srgan.data.transforms.degrade`).
         baselines: ``{method: trained model}`` scored too (:func:`baseline_models`).
 
     Returns:
         ``lr`` uint8 ``(H/scale, W/scale, 3)`` and ``{method: uint8 (H, W, 3)}`` for
         :data:`METHODS` and the baselines, ``sr`` last.
     """
-    lr = pipeline.degrade(hr, scale, degradation, seed).numpy().astype(np.uint8)
+    lr = transforms.degrade(hr, scale, degradation, seed).numpy().astype(np.uint8)
     outs = {m: interpolate(lr, scale, m) for m in INTERPOLATIONS}
     outs.update({m: upscale(model, lr, scale, tile=tile)
                  for m, model in (baselines or {}).items()})

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from srgan import io
-from srgan.data import pipeline
+from srgan.data import pipeline, transforms
 from srgan.evaluation import metrics
 from srgan.evaluation.figures import triptych_png
 from srgan.inference.backends import make_runner
@@ -59,8 +59,8 @@ def predict_samples(generator: Generator, options: PredictOptions) -> int:
     runner = make_runner(generator, options.backend, window=hr_size // scale)
     print(f"{'image':<20} {'PSNR SR':>8} {'bicubic':>8} {'SSIM SR':>8} {'bicubic':>8}  (Y, dB)")
     for path in pipeline.sample_face_paths():
-        hr = pipeline.prepare_hr(io.read_image(path, max_pixels=options.max_pixels), hr_size)
-        lr = pipeline.degrade(hr, scale).numpy().astype(np.uint8)
+        hr = transforms.prepare_hr(io.read_image(path, max_pixels=options.max_pixels), hr_size)
+        lr = transforms.degrade(hr, scale).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
         sr = upscale(runner, lr, scale, **upscale_kwargs(options))
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(

@@ -7,7 +7,7 @@ training data:
    every earlier stage's input and output, picked with probability proportional to area.
 2. Each step takes random ``crop x crop`` father crops, one of the 8 flips/rotations each,
    makes the LR "child" with the antialiased bicubic x1/2 (the degradation evaluation uses,
-   :func:`srgan.data.pipeline.degrade`), adds a little Gaussian noise to it, interpolates it
+   :func:`srgan.data.transforms.degrade`), adds a little Gaussian noise to it, interpolates it
    back with bicubic and trains :func:`srgan.models.zssr.build_zssr_net` to map that to the
    father: L1 loss, Adam.
 3. Every ``check_every`` steps the reconstruction error of the image's centre (downscaled,
