@@ -1,5 +1,5 @@
-"""Command lines: ``train_main``, ``predict_main``, ``evaluate_main`` and ``export_main(argv)``
-return exit codes.
+"""Command lines: ``train_main``, ``predict_main``, ``evaluate_main``, ``export_main``,
+``app_main`` and ``degradation_grid_main(argv)`` return exit codes.
 
 Flags map one to one onto dataclass fields (flag ``--num-blocks`` -> field ``num_blocks``):
 :mod:`srgan.config`'s for train.py, :class:`srgan.inference.predict.PredictOptions` and
@@ -21,6 +21,7 @@ import dataclasses
 import os
 import sys
 import typing
+from pathlib import Path
 from typing import Optional, Sequence
 
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
@@ -313,4 +314,34 @@ def app_main(argv: Optional[Sequence[str]] = None) -> int:
         serve(options)
     except (OSError, OverflowError) as e:  # the port taken or out of range, a bad address
         return _fail(f"cannot listen on {options.host}:{options.port} ({e})")
+    return 0
+
+
+def degradation_grid_main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m scripts.degradation_grid IMAGE -o grid.png``: a 4x4 grid of 16
+    Real-ESRGAN degradations of one face; exit 0, or 2 with one line."""
+    p = argparse.ArgumentParser(
+        prog="python -m scripts.degradation_grid", description="Write a 4x4 grid of 16 "
+        "Real-ESRGAN degradations of one face: what a --degradation realesrgan model "
+        "trains on.")
+    p.add_argument("image", help="a face photo (centre square, resized as in training)")
+    p.add_argument("-o", "--output", default="degradations.png", help="PNG to write")
+    p.add_argument("--hr-size", type=int, default=256, help="HR side")
+    p.add_argument("--scale", type=int, default=4, choices=(2, 4, 8), help="LR is 1/scale")
+    p.add_argument("--seed", type=int, default=0, help="the grid's seed")
+    args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from srgan import io
+    from srgan.data.degradation import sample_grid
+    from srgan.data.transforms import prepare_hr
+
+    try:
+        if args.hr_size < 16 or args.hr_size % args.scale:
+            raise ValueError(f"--hr-size {args.hr_size} must be at least 16 and a multiple "
+                             f"of --scale {args.scale}")
+        hr = prepare_hr(io.read_image(Path(args.image)), args.hr_size)
+        io.atomic_save_png(args.output, sample_grid(hr, args.scale, args.seed))
+    except (ValueError, OSError) as e:
+        return _fail(str(e))
+    print(f"wrote {args.output}")
     return 0

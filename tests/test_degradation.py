@@ -8,6 +8,7 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import smooth_face
+from srgan.cli import degradation_grid_main
 from srgan.data import degradation, kernels, pipeline, transforms
 
 
@@ -127,7 +128,7 @@ def test_grid_command_writes_16_samples(tmp_path, capsys):
     face = tmp_path / "face.png"
     smooth_face(np.random.default_rng(1), 50, 40).save(face)
     out = tmp_path / "grid.png"
-    assert degradation.main([str(face), "-o", str(out), "--hr-size", "32"]) == 0
+    assert degradation_grid_main([str(face), "-o", str(out), "--hr-size", "32"]) == 0
     grid = np.asarray(Image.open(out))
     assert grid.shape == (4 * 34 - 2, 4 * 34 - 2, 3)
     tiles = {grid[r * 34:r * 34 + 32, c * 34:c * 34 + 32].tobytes()
@@ -138,7 +139,7 @@ def test_grid_command_writes_16_samples(tmp_path, capsys):
 def test_grid_command_names_a_bad_file(tmp_path, capsys):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not a jpeg")
-    assert degradation.main([str(bad), "-o", str(tmp_path / "g.png")]) == 2
+    assert degradation_grid_main([str(bad), "-o", str(tmp_path / "g.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {bad}") and "\n" not in err
     assert not (tmp_path / "g.png").exists()

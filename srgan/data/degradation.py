@@ -22,18 +22,15 @@ Every random choice is drawn from one stateless seed ``(2,)``, so the LR is a pu
 function of (HR, seed): the training stream stays a function of (seed, position)
 (:mod:`srgan.data.stream`) and evaluation sets are fixed by ``--seed``.
 
-``python -m srgan.data.degradation IMAGE -o grid.png`` writes a 4 x 4 grid of 16 degraded
-LR samples of one face (each enlarged by nearest neighbour to the HR size).
+:func:`sample_grid` draws a 4 x 4 grid of 16 degraded LR samples of one face (each
+enlarged by nearest neighbour to the HR size): ``python -m scripts.degradation_grid IMAGE
+-o grid.png`` (:func:`srgan.cli.degradation_grid_main`).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -208,35 +205,3 @@ def sample_grid(hr, scale: int, seed: int, rows: int = 4) -> np.ndarray:
         top, left = (i // rows) * (side + gap), (i % rows) * (side + gap)
         grid[top:top + side, left:left + side] = tile
     return grid
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m srgan.data.degradation IMAGE -o grid.png``; exit 0, or 2 with one line."""
-    from srgan import io
-    from srgan.data.transforms import prepare_hr
-
-    p = argparse.ArgumentParser(
-        prog="python -m srgan.data.degradation", description="Write a 4x4 grid of 16 "
-        "Real-ESRGAN degradations of one face: what a --degradation realesrgan model "
-        "trains on.")
-    p.add_argument("image", help="a face photo (centre square, resized as in training)")
-    p.add_argument("-o", "--output", default="degradations.png", help="PNG to write")
-    p.add_argument("--hr-size", type=int, default=256, help="HR side")
-    p.add_argument("--scale", type=int, default=4, choices=(2, 4, 8), help="LR is 1/scale")
-    p.add_argument("--seed", type=int, default=0, help="the grid's seed")
-    args = p.parse_args(argv)
-    try:
-        if args.hr_size < 16 or args.hr_size % args.scale:
-            raise ValueError(f"--hr-size {args.hr_size} must be at least 16 and a multiple "
-                             f"of --scale {args.scale}")
-        hr = prepare_hr(io.read_image(Path(args.image)), args.hr_size)
-        io.atomic_save_png(args.output, sample_grid(hr, args.scale, args.seed))
-    except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
