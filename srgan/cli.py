@@ -235,7 +235,12 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     args = predict_parser().parse_args(argv)
     try:
         options = _from_args(predict.PredictOptions, args)
-        return predict.run(_load_model(args), options)
+        generator = _load_model(args)
+        if options.input is None:
+            from srgan.evaluation.samples import predict_samples
+
+            return predict_samples(generator, options)
+        return predict.run(generator, options)
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
 
