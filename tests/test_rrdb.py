@@ -8,7 +8,7 @@ import pytest
 
 from srgan.config import GENERATORS, ModelConfig
 from srgan.models import generators
-from srgan.models.srresnet import copy_weights
+from srgan.models.generators import copy_weights
 from srgan.models.weights import export_generator, load_generator, read_card
 
 TINY_RRDB = dict(generator="rrdb", num_filters=4, num_blocks=1, rrdb_growth=2)

@@ -3,7 +3,8 @@ import pytest
 import tensorflow as tf
 
 from srgan.config import ModelConfig
-from srgan.models.srresnet import build_generator, copy_weights
+from srgan.models.generators import copy_weights
+from srgan.models.srresnet import build_generator
 
 
 @pytest.mark.parametrize("upsample", ["subpixel", "nearest"])

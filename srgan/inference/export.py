@@ -34,9 +34,8 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from srgan.config import ModelConfig, flag
-from srgan.models.generators import build_generator
+from srgan.models.generators import build_generator, copy_weights
 from srgan.models.layers import export_graph
-from srgan.models.srresnet import copy_weights
 from srgan.pixels import to_uint8, to_unit_range
 
 FORMATS = ("savedmodel", "tflite", "onnx")

@@ -1,2 +1,3 @@
-"""Networks and their files: the SRResNet generator, the discriminator, CPU-fast conv
-layers, frozen ImageNet VGG feature extractors, and exporting/loading generators."""
+"""Networks and their files: the generators, the discriminators, the layers they share
+(CPU-fast convolutions, upsampling), frozen ImageNet VGG feature extractors, and
+exporting/loading generators."""

@@ -25,3 +25,11 @@ BUILDERS = {
 def build_generator(cfg: ModelConfig, fast: bool = True) -> keras.Model:
     """The generator ``cfg.generator`` names, built from ``cfg``."""
     return BUILDERS[cfg.generator](cfg, fast)
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Copy every layer's weights from ``source`` to the same-named layer of ``target``
+    (the fast and the plain build of one generator, say)."""
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())

@@ -1,6 +1,10 @@
-"""A large-kernel, few-channel convolution computed on space-to-depth blocks.
+"""Layers the generators share: convolutions that are faster on CPU with the weights of
+Keras's own (:class:`FastConv2D`, :class:`BlockConv2D`), sub-pixel upsampling
+(:class:`PixelShuffle`) and interpolating upsampling (:class:`BilinearUpsample`,
+:class:`BicubicUpsample`).
 
-The generator's last layer is a 9x9 conv from 64 channels to 3 at the output resolution.
+:class:`BlockConv2D` is a large-kernel, few-channel convolution computed on space-to-depth
+blocks. The generator's last layer is a 9x9 conv from 64 channels to 3 at the output resolution.
 TensorFlow's CPU kernels handle so few output channels badly, the backward pass above all:
 on a 2-core CPU at 256x256 its two backward convolutions took 2-3 s, most of the generator's
 backward pass, for 4 GFLOP (``python -m benchmarks.bench`` reports the step time).
@@ -197,3 +201,62 @@ class BlockConv2D(layers.Conv2D):
         config = super().get_config()
         config.pop("padding", None)
         return {**config, "block": self.block}
+
+
+def conv_layer(fast: bool):
+    """The 3x3/9x9 conv layer class: :class:`FastConv2D` (same weights and outputs, faster
+    on CPU) or Keras's own ``Conv2D``."""
+    return FastConv2D if fast else layers.Conv2D
+
+
+@keras.saving.register_keras_serializable(package="srgan")
+class PixelShuffle(layers.Layer):
+    """Sub-pixel rearrangement: ``(B, h, w, C*r*r) -> (B, h*r, w*r, C)`` (Shi et al. 2016)."""
+
+    def __init__(self, factor: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return keras.ops.depth_to_space(x, self.factor)
+
+    def compute_output_shape(self, shape):
+        b, h, w, c = shape
+        r = self.factor
+        return (b, None if h is None else h * r, None if w is None else w * r, c // (r * r))
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="srgan")
+class BilinearUpsample(layers.Layer):
+    """``(B, h, w, C) -> (B, h*s, w*s, C)`` by bilinear interpolation (half-pixel centres,
+    no antialiasing: it only ever enlarges). Unlike ``UpSampling2D`` it accepts inputs of
+    unknown height and width inside a ``tf.function``; it has no weights."""
+
+    method = "bilinear"
+
+    def __init__(self, scale: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, x):
+        size = tf.shape(x)[1:3] * self.scale
+        return tf.cast(tf.image.resize(x, size, method=self.method), self.compute_dtype)
+
+    def compute_output_shape(self, shape):
+        b, h, w, c = shape
+        s = self.scale
+        return (b, None if h is None else h * s, None if w is None else w * s, c)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="srgan")
+class BicubicUpsample(BilinearUpsample):
+    """As :class:`BilinearUpsample` with Keys' bicubic (a = -0.5), the interpolation the
+    baselines use (:func:`srgan.inference.upscale.interpolate`), before rounding."""
+
+    method = "bicubic"

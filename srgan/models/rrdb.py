@@ -24,7 +24,7 @@ import keras
 from keras import layers
 
 from srgan.config import ModelConfig
-from srgan.models.srresnet import BilinearUpsample, conv_layer
+from srgan.models.layers import BilinearUpsample, conv_layer
 
 RESIDUAL_SCALE = 0.2
 # Kaiming normal (variance 2 / fan_in) times 0.1, as ESRGAN initialises its dense blocks.

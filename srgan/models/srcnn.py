@@ -14,7 +14,7 @@ import keras
 from keras import layers
 
 from srgan.config import ModelConfig
-from srgan.models.srresnet import BicubicUpsample
+from srgan.models.layers import BicubicUpsample
 
 
 def build_srcnn(cfg: ModelConfig, fast: bool = True) -> keras.Model:

@@ -10,75 +10,15 @@ from __future__ import annotations
 import math
 
 import keras
-import tensorflow as tf
 from keras import layers
 
 from srgan.config import ModelConfig
-from srgan.models.layers import BlockConv2D, FastConv2D
-
-
-@keras.saving.register_keras_serializable(package="srgan")
-class PixelShuffle(layers.Layer):
-    """Sub-pixel rearrangement: ``(B, h, w, C*r*r) -> (B, h*r, w*r, C)`` (Shi et al. 2016)."""
-
-    def __init__(self, factor: int = 2, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, x):
-        return keras.ops.depth_to_space(x, self.factor)
-
-    def compute_output_shape(self, shape):
-        b, h, w, c = shape
-        r = self.factor
-        return (b, None if h is None else h * r, None if w is None else w * r, c // (r * r))
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
-
-
-@keras.saving.register_keras_serializable(package="srgan")
-class BilinearUpsample(layers.Layer):
-    """``(B, h, w, C) -> (B, h*s, w*s, C)`` by bilinear interpolation (half-pixel centres,
-    no antialiasing: it only ever enlarges). Unlike ``UpSampling2D`` it accepts inputs of
-    unknown height and width inside a ``tf.function``; it has no weights."""
-
-    method = "bilinear"
-
-    def __init__(self, scale: int = 4, **kwargs):
-        super().__init__(**kwargs)
-        self.scale = scale
-
-    def call(self, x):
-        size = tf.shape(x)[1:3] * self.scale
-        return tf.cast(tf.image.resize(x, size, method=self.method), self.compute_dtype)
-
-    def compute_output_shape(self, shape):
-        b, h, w, c = shape
-        s = self.scale
-        return (b, None if h is None else h * s, None if w is None else w * s, c)
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
-
-
-@keras.saving.register_keras_serializable(package="srgan")
-class BicubicUpsample(BilinearUpsample):
-    """As :class:`BilinearUpsample` with Keys' bicubic (a = -0.5), the interpolation the
-    baselines use (:func:`srgan.inference.upscale.interpolate`), before rounding."""
-
-    method = "bicubic"
+from srgan.models.layers import BilinearUpsample, BlockConv2D, PixelShuffle, conv_layer
 
 
 def _prelu(name: str) -> layers.Layer:
     # One slope per channel, shared over space.
     return layers.PReLU(shared_axes=[1, 2], name=name)
-
-
-def conv_layer(fast: bool):
-    """The 3x3/9x9 conv layer class: :class:`FastConv2D` (same weights and outputs, faster
-    on CPU) or Keras's own ``Conv2D``."""
-    return FastConv2D if fast else layers.Conv2D
 
 
 def _maybe_bn(x, batch_norm: bool, name: str):
@@ -152,11 +92,3 @@ def build_generator(cfg: ModelConfig, fast: bool = True) -> keras.Model:
         base = BilinearUpsample(cfg.scale, dtype="float32", name="lr_upsampled")(lr)
         sr = layers.Add(dtype="float32", name="global_residual")([sr, base])
     return keras.Model(lr, sr, name="generator")
-
-
-def copy_weights(source: keras.Model, target: keras.Model) -> None:
-    """Copy every layer's weights from ``source`` to the same-named layer of ``target``
-    (the fast and the plain build of one generator, say)."""
-    for layer in target.layers:
-        if layer.weights:
-            layer.set_weights(source.get_layer(layer.name).get_weights())

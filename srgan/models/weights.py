@@ -18,8 +18,7 @@ import keras
 
 from srgan import io
 from srgan.config import LEGACY_MODEL_FIELDS, ModelConfig
-from srgan.models.generators import build_generator
-from srgan.models.srresnet import copy_weights
+from srgan.models.generators import build_generator, copy_weights
 
 GENERATOR_WEIGHTS = "generator.weights.h5"
 GENERATOR_BEST_WEIGHTS = "generator_best.weights.h5"

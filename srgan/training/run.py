@@ -21,8 +21,7 @@ from srgan import io, pretrained
 from srgan.config import Config, DataConfig, save_config
 from srgan.data import pipeline, stream
 from srgan.models.discriminator import build_discriminator
-from srgan.models.generators import build_generator
-from srgan.models.srresnet import copy_weights
+from srgan.models.generators import build_generator, copy_weights
 from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS, export_generator,
                                   load_generator, read_card)
 from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
