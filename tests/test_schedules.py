@@ -9,7 +9,8 @@ from srgan.config import ModelConfig
 from srgan.models.srresnet import build_generator
 from srgan.models.weights import GENERATOR_WEIGHTS, load_generator
 from srgan.training.run import build_run, train
-from srgan.training.schedules import GeneratorAverage, PhaseSchedule, ema_decay_at
+from srgan.training.ema import GeneratorAverage, ema_decay_at
+from srgan.training.schedules import PhaseSchedule
 
 
 def test_cosine_schedule_runs_from_rate_to_min_over_the_phase():

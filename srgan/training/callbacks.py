@@ -52,7 +52,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
 
 
 class AverageCallback(keras.callbacks.Callback):
-    """Updates the generator's moving average (:mod:`srgan.training.schedules`) after every step."""
+    """Updates the generator's moving average (:mod:`srgan.training.ema`) after every step."""
 
     def __init__(self, average):
         super().__init__()

@@ -45,7 +45,7 @@ class TrainingState:
         generator, discriminator: the two networks.
         g_optimizer, d_optimizer: their optimizers; built here, so restored slots line up.
         average: the generator's moving average
-            (:class:`srgan.training.schedules.GeneratorAverage`), or None.
+            (:class:`srgan.training.ema.GeneratorAverage`), or None.
         keep: how many saves to keep.
     """
 

@@ -43,7 +43,7 @@ class SRGAN(keras_compat.PrebuiltModel):
         adv_weight: weight of the generator's adversarial term (1e-3 in the paper).
         pixel_loss: ``l1`` or ``mse``, the pre-training loss (:func:`losses.pixel_loss`).
         pixel_weight: weight of an L1 pixel term in the GAN phase's generator loss.
-        average: the moving average of ``generator`` (:mod:`srgan.training.schedules`), or None.
+        average: the moving average of ``generator`` (:mod:`srgan.training.ema`), or None.
             It is updated by a callback; :attr:`inference_generator` is the network that
             is validated, sampled and exported.
     """

@@ -27,7 +27,8 @@ from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS, exp
 from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
                             validation)
 from srgan.training.gan import SRGAN
-from srgan.training.schedules import GeneratorAverage, PhaseSchedule, set_schedules
+from srgan.training.ema import GeneratorAverage
+from srgan.training.schedules import PhaseSchedule, set_schedules
 
 
 def _read_run_config(config_path: Path) -> dict:
