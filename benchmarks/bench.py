@@ -216,7 +216,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _write(lines: list[str], output: str) -> int:
     """Write the report to ``output``; returns the exit code 0."""
-    from srgan.io import atomic_write_bytes
+    from srgan.files import atomic_write_bytes
 
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ from bad_images import DIR_KINDS, EXPECTED, make_bad_images  # noqa: E402
 from srgan.config import DataConfig, ModelConfig  # noqa: E402
 from srgan.data import pipeline  # noqa: E402
 from srgan.inference import predict  # noqa: E402
-from srgan.io import list_images, read_image  # noqa: E402
+from srgan.files import list_images, read_image  # noqa: E402
 from srgan.models.srresnet import build_generator  # noqa: E402
 from srgan.models.weights import GENERATOR_WEIGHTS, export_generator, load_generator  # noqa: E402
 

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/make_readme_figures.py` finds srgan
 
-from srgan import io, pretrained  # noqa: E402
+from srgan import files, pretrained  # noqa: E402
 from srgan.data import pipeline, transforms  # noqa: E402
 from srgan.evaluation import figures, metrics  # noqa: E402
 from srgan.inference.upscale import interpolate, upscale  # noqa: E402
@@ -37,7 +37,7 @@ def sample_faces(out: Path) -> None:
               for name in ("srresnet", "srgan")}
     rows = []
     for path in pipeline.sample_face_paths():
-        hr = transforms.prepare_hr(io.read_image(path), 256).numpy().astype(np.uint8)
+        hr = transforms.prepare_hr(files.read_image(path), 256).numpy().astype(np.uint8)
         lr = transforms.degrade(hr, 4).numpy().astype(np.uint8)
         outs = [interpolate(lr, 4)] + [upscale(g, lr, 4)
                                        for g in models.values()]
@@ -49,7 +49,7 @@ def sample_faces(out: Path) -> None:
     # Lossless, but RGB and optimised: about 15% smaller than matplotlib's RGBA PNG.
     buf = BytesIO()
     Image.open(BytesIO(figures.png_bytes(fig))).convert("RGB").save(buf, "PNG", optimize=True)
-    io.atomic_write_bytes(out / "sample_faces.png", buf.getvalue())
+    files.atomic_write_bytes(out / "sample_faces.png", buf.getvalue())
 
 
 def _read(run: Path) -> dict:
@@ -74,7 +74,7 @@ def learning_curve(runs: list[tuple[str, Path, int]], out: Path) -> None:
         ax.set(xlabel="generator step", title=label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    io.atomic_write_bytes(out / "learning_curve.png", figures.png_bytes(fig))
+    files.atomic_write_bytes(out / "learning_curve.png", figures.png_bytes(fig))
 
 
 def _curve_arg(text: str) -> tuple[str, Path, int]:
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
                    "its starting weights had")
     p.add_argument("--out", default=str(ROOT / "docs"))
     args = p.parse_args(argv)
-    out = io.check_writable_dir(Path(args.out))
+    out = files.check_writable_dir(Path(args.out))
     sample_faces(out)
     if args.curves:
         learning_curve(args.curves, out)

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so that `python scripts/release_weights.py` finds srgan
 
-from srgan import io  # noqa: E402
+from srgan import files  # noqa: E402
 from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,  # noqa: E402
                                   export_generator, generator_json, load_generator)
 from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     if evaluations:
         extra["evaluation"] = evaluations
     out = Path(args.out_dir) / f"{args.name}.weights.h5"
-    io.check_writable_dir(out.parent)
+    files.check_writable_dir(out.parent)
     export_generator(generator.model, generator.config, out, extra)
     size = out.stat().st_size
     if size > MAX_BYTES:

@@ -7,6 +7,6 @@ Subpackages:
     evaluation  PSNR/SSIM/LPIPS, evaluate.py's reports and figures
     inference   tiled upscaling and what predict.py does
 
-Modules: ``config`` (frozen dataclasses), ``cli`` (the three commands), ``io`` (image
+Modules: ``config`` (frozen dataclasses), ``cli`` (the three commands), ``files`` (image
 files, atomic writes), ``pixels`` ([-1, 1] <-> uint8), ``pretrained`` (shipped weights).
 """

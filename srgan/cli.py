@@ -126,7 +126,7 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
         # oneDNN's CPU kernels are outside TensorFlow's op determinism (reruns differ in
         # the last bits); TensorFlow reads this once, when it starts, just below.
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    from srgan.io import ImageError
+    from srgan.files import ImageError
     from srgan.models.vgg import BackboneUnavailable
     from srgan.training.run import train
     from srgan.training.stopping import NonFiniteLoss, Stopped
@@ -336,7 +336,7 @@ def degradation_grid_main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="the grid's seed")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from srgan import io
+    from srgan import files
     from srgan.data.degradation import sample_grid
     from srgan.data.transforms import prepare_hr
 
@@ -344,8 +344,8 @@ def degradation_grid_main(argv: Optional[Sequence[str]] = None) -> int:
         if args.hr_size < 16 or args.hr_size % args.scale:
             raise ValueError(f"--hr-size {args.hr_size} must be at least 16 and a multiple "
                              f"of --scale {args.scale}")
-        hr = prepare_hr(io.read_image(Path(args.image)), args.hr_size)
-        io.atomic_save_png(args.output, sample_grid(hr, args.scale, args.seed))
+        hr = prepare_hr(files.read_image(Path(args.image)), args.hr_size)
+        files.atomic_save_png(args.output, sample_grid(hr, args.scale, args.seed))
     except (ValueError, OSError) as e:
         return _fail(str(e))
     print(f"wrote {args.output}")

@@ -312,7 +312,7 @@ def validate(cfg: Config) -> None:
 
 def save_config(cfg: Config, path: Path, **extra) -> None:
     """Write ``cfg`` (plus ``extra`` top-level keys) as indented JSON, atomically."""
-    from srgan.io import atomic_write_bytes
+    from srgan.files import atomic_write_bytes
 
     record = {**cfg.to_dict(), **extra}
     atomic_write_bytes(Path(path), json.dumps(record, indent=2).encode() + b"\n")

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from bad_images import EXPECTED, make_bad_images
-from srgan import io
+from srgan import files
 from srgan.config import DataConfig, ModelConfig
 from srgan.data import pipeline
 from srgan.inference import predict
@@ -22,7 +22,7 @@ from srgan.models.weights import GENERATOR_WEIGHTS, export_generator, load_gener
 def fixtures(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad_inputs")
     kinds = make_bad_images(root)
-    listed = io.list_images(root)
+    listed = files.list_images(root)
     by_path = {p: k for k, p in kinds.items() if k in EXPECTED}
     return root, listed, {p: by_path[p] for p in listed}
 
@@ -51,7 +51,7 @@ def test_training_stops_when_more_than_max_bad_fraction_fail(fixtures, capfd):
     with pytest.raises(tf.errors.OpError):
         _run_training_data(listed, DataConfig.max_bad_fraction, capfd)
     guard = pipeline.DecodeGuard(len(listed), DataConfig.max_pixels, DataConfig.max_bad_fraction)
-    with pytest.raises(io.ImageError, match=r"too many bad images: 3 of 25 files could "
+    with pytest.raises(files.ImageError, match=r"too many bad images: 3 of 25 files could "
                        r"not be decoded, more than --max-bad-fraction 0.1 allows"):
         for path in listed:
             guard.read(str(path).encode())

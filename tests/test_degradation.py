@@ -111,10 +111,10 @@ def test_unsharp_mask_keeps_flat_areas_and_steepens_edges():
 
 
 def test_pipeline_pairs_with_realesrgan_and_sharpened_targets(face_dir):
-    from srgan import io
+    from srgan import files
     from srgan.config import DataConfig
 
-    paths = io.list_images(face_dir)
+    paths = files.list_images(face_dir)
     cfg = DataConfig(hr_size=32, batch_size=2, degradation="realesrgan", sharpen_hr=True)
     ds = pipeline.make_dataset(paths, cfg, 4, 0, pipeline.DecodeGuard(len(paths), 10**6))
     for lr, hr in ds.take(2):

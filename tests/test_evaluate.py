@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import TINY_MODEL, smooth_face
 from srgan.cli import evaluate_main, evaluate_parser
-from srgan import io
+from srgan import files
 from srgan.config import ModelConfig
 from srgan.data import transforms
 from srgan.evaluation import evaluate, metrics, report
@@ -191,7 +191,7 @@ def test_evaluate_on_realesrgan_lr_is_fixed_by_the_seed(tmp_path, face_dir, weig
     assert clean["summary"]["bicubic"]["psnr_y"] > a["summary"]["bicubic"]["psnr_y"]
     # Image i of the sorted folder is degraded with seed (3, i), as documented.
     first = sorted(a["images"], key=lambda r: r["image"])[0]
-    names = [p.relative_to(face_dir).as_posix() for p in io.list_images(face_dir)]
+    names = [p.relative_to(face_dir).as_posix() for p in files.list_images(face_dir)]
     hr = evaluate.load_hr(face_dir / first["image"], 4, 32, False, 10**6)
     index = names.index(first["image"])
     lr = transforms.degrade(hr, 4, "realesrgan", evaluate.lr_seed(3, index))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srgan import io
+from srgan import files
 from srgan.config import DataConfig
 from srgan.data import pipeline, transforms
 
@@ -12,7 +12,7 @@ def _take(ds, n):
 
 
 def test_pipeline_on_odd_sizes_and_modes(face_dir):
-    paths = io.list_images(face_dir)
+    paths = files.list_images(face_dir)
     assert len(paths) == 5
     guard = pipeline.DecodeGuard(len(paths), max_pixels=10**6)
     ds = pipeline.make_dataset(paths, DataConfig(hr_size=32, batch_size=3), scale=4, seed=0,
@@ -30,7 +30,7 @@ def test_pipeline_on_odd_sizes_and_modes(face_dir):
 
 
 def test_random_crop_gives_patches(face_dir):
-    paths = io.list_images(face_dir)
+    paths = files.list_images(face_dir)
     ds = pipeline.make_dataset(paths, DataConfig(hr_size=64, crop=32, batch_size=2), 4, 0,
                                pipeline.DecodeGuard(len(paths), 10**6))
     lr, hr = _take(ds, 1)[0]
@@ -58,7 +58,7 @@ def test_degrade_is_antialiased_bicubic():
 def test_bad_file_skipped_with_named_warning(face_dir, capfd):
     bad = face_dir / "broken.jpg"
     bad.write_bytes(b"not a jpeg")
-    paths = io.list_images(face_dir)
+    paths = files.list_images(face_dir)
     guard = pipeline.DecodeGuard(len(paths), 10**6)
     _take(pipeline.make_dataset(paths, DataConfig(hr_size=32, batch_size=2), 4, 0, guard), 6)
     assert list(guard.bad) == [str(bad)]
@@ -68,7 +68,7 @@ def test_bad_file_skipped_with_named_warning(face_dir, capfd):
 def test_no_usable_image_is_a_clear_error(tmp_path):
     for name in ("a.jpg", "b.png"):
         (tmp_path / name).write_bytes(b"junk")
-    paths = io.list_images(tmp_path)
+    paths = files.list_images(tmp_path)
     guard = pipeline.DecodeGuard(len(paths), 10**6)
     with pytest.raises(tf.errors.OpError):
         _take(pipeline.make_dataset(paths, DataConfig(hr_size=32, batch_size=1), 4, 0, guard), 1)
@@ -85,12 +85,12 @@ def test_find_images_uses_samples_only_for_default_folder(tmp_path):
 
 def test_samples_are_the_first_decodable_files_in_order(face_dir):
     (face_dir / "0_broken.png").write_bytes(b"not a png")
-    paths = io.list_images(face_dir)
+    paths = files.list_images(face_dir)
     assert paths[0].name == "0_broken.png"
     lr, hr, used = pipeline.load_samples(paths, 3, 32, 4, 10**6)
     assert used == paths[1:4]
     assert lr.shape == (3, 8, 8, 3) and hr.shape == (3, 32, 32, 3)
-    expected = transforms.make_pair(io.read_image(paths[1]), 32, 4)[1]
+    expected = transforms.make_pair(files.read_image(paths[1]), 32, 4)[1]
     np.testing.assert_array_equal(hr[0], expected)
-    with pytest.raises(io.ImageError, match="no decodable sample image"):
+    with pytest.raises(files.ImageError, match="no decodable sample image"):
         pipeline.load_samples(paths[:1], 1, 32, 4, 10**6)

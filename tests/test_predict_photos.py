@@ -127,7 +127,7 @@ def test_bad_options_are_refused(field, value):
 
 
 def test_metadata_of_a_file_without_any_is_empty(tmp_path):
-    from srgan.io import read_metadata
+    from srgan.files import read_metadata
 
     _photo(tmp_path / "a.png")
     assert read_metadata(tmp_path / "a.png") == {}

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from srgan import io, pretrained
+from srgan import files, pretrained
 from srgan.config import GENERATOR_FIELDS, ModelConfig
 from srgan.data import pipeline, transforms
 from srgan.evaluation import metrics
@@ -44,7 +44,7 @@ def _sample_scores(generator):
     """PSNR-Y of the model and of bicubic on the built-in sample faces at 64 -> 256."""
     out = []
     for path in pipeline.sample_face_paths():
-        hr = transforms.prepare_hr(io.read_image(path), 256)
+        hr = transforms.prepare_hr(files.read_image(path), 256)
         lr = transforms.degrade(hr, 4).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
         sr = upscale(generator, lr, 4)

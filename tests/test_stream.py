@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srgan import io
+from srgan import files
 from srgan.config import DataConfig
 from srgan.data import pipeline, stream
 
@@ -51,7 +51,7 @@ def test_advance_with_every_file_bad_is_an_error():
 @pytest.mark.parametrize("degradation", ["bicubic", "realesrgan"])
 def test_dataset_resumed_at_a_position_yields_the_same_batches(face_dir, degradation):
     (face_dir / "broken.jpg").write_bytes(b"not a jpeg")  # shifts positions
-    paths = io.list_images(face_dir)
+    paths = files.list_images(face_dir)
     cfg = DataConfig(hr_size=32, crop=16, batch_size=2, degradation=degradation)
     guard = pipeline.DecodeGuard(len(paths), 10**6)
     whole = [(lr.numpy(), hr.numpy()) for lr, hr in

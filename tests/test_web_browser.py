@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srgan import io
+from srgan import files
 from srgan.data import pipeline
 
 selenium = pytest.importorskip("selenium", reason="selenium is not installed (.ci/run "
@@ -72,7 +72,7 @@ def wait_for_download(folder: Path, timeout: float = 30) -> Path:
 
 
 def test_upload_compare_download_and_bad_file(server, browser, tmp_path):
-    face = io.read_image(pipeline.sample_face_paths()[0])  # ships with matplotlib
+    face = files.read_image(pipeline.sample_face_paths()[0])  # ships with matplotlib
     small = np.asarray(Image.fromarray(face).resize((64, 64), Image.BICUBIC))
     Image.fromarray(small).save(tmp_path / "face.png")
     (tmp_path / "notes.jpg").write_text("not a picture\n")

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from srgan import io
+from srgan import files
 from srgan.config import DataConfig
 from srgan.data import stream
 from srgan.data.transforms import make_pair
@@ -43,7 +43,7 @@ def find_images(data_dir: str | Path, allow_samples: bool = True, log=print) -> 
     """Images under ``data_dir`` (recursive); when there are none, the sample faces if
     ``allow_samples`` (the default ``data/`` folder), else a one-line error."""
     data_dir = Path(data_dir)
-    found = io.list_images(data_dir) if data_dir.exists() or not allow_samples else []
+    found = files.list_images(data_dir) if data_dir.exists() or not allow_samples else []
     if found:
         log(f"data: {len(found)} images under {data_dir}")
         return found
@@ -62,21 +62,21 @@ class DecodeGuard:
 
     Each bad file is reported once, on one line naming it and the reason. When every file
     is bad, or more than ``max_bad_fraction`` of them, ``read`` raises
-    :class:`io.ImageError` (kept in ``self.error`` too, since TensorFlow wraps it).
+    :class:`files.ImageError` (kept in ``self.error`` too, since TensorFlow wraps it).
     """
 
     def __init__(self, total: int, max_pixels: int, max_bad_fraction: float = 1.0):
         self.total, self.max_pixels, self.max_bad_fraction = total, max_pixels, max_bad_fraction
         self.bad: dict[str, str] = {}
-        self.error: Optional[io.ImageError] = None
+        self.error: Optional[files.ImageError] = None
         self._lock = threading.Lock()
 
     def read(self, path: bytes) -> tuple[np.ndarray, bool]:
         """``tf.numpy_function`` body: ``path -> (uint8 (H, W, 3), ok)``."""
         name = path.decode()
         try:
-            return io.read_image(Path(name), max_pixels=self.max_pixels), True
-        except io.ImageError as e:
+            return files.read_image(Path(name), max_pixels=self.max_pixels), True
+        except files.ImageError as e:
             with self._lock:
                 if name not in self.bad:
                     self.bad[name] = str(e)
@@ -87,9 +87,9 @@ class DecodeGuard:
     def _check(self, name: str) -> None:
         n = len(self.bad)
         if n >= self.total:
-            self.error = io.ImageError(f"{name}: no usable images: all {n} files failed")
+            self.error = files.ImageError(f"{name}: no usable images: all {n} files failed")
         elif n > self.max_bad_fraction * self.total:
-            self.error = io.ImageError(
+            self.error = files.ImageError(
                 f"{name}: too many bad images: {n} of {self.total} files could not be "
                 f"decoded, more than --max-bad-fraction {self.max_bad_fraction:g} allows "
                 f"(each is named above; --max-bad-fraction 1 skips them all)")
@@ -142,13 +142,13 @@ def load_samples(paths: Sequence[Path], count: int, hr_size: int, scale: int,
         if len(used) == count:
             break
         try:
-            image = io.read_image(path, max_pixels=max_pixels)
-        except io.ImageError:
+            image = files.read_image(path, max_pixels=max_pixels)
+        except files.ImageError:
             continue
         lr, hr = make_pair(image, hr_size, scale)
         lrs.append(lr.numpy())
         hrs.append(hr.numpy())
         used.append(path)
     if not used:
-        raise io.ImageError(f"{paths[0] if paths else '(none)'}: no decodable sample image")
+        raise files.ImageError(f"{paths[0] if paths else '(none)'}: no decodable sample image")
     return np.stack(lrs), np.stack(hrs), used

@@ -30,7 +30,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from srgan import io
+from srgan import files
 from srgan.config import DEGRADATIONS, KEEP_BEST, DataConfig, flag
 from srgan.data import transforms
 from srgan.evaluation import figures, metrics, report
@@ -73,14 +73,14 @@ def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
             max_pixels: int) -> np.ndarray:
     """Reads ``path`` and returns its uint8 HR ``(H, W, 3)``: ``(hr_size, hr_size, 3)`` as in
     training, or with ``full_image`` the whole image cropped to multiples of ``scale``."""
-    image = io.read_image(path, max_pixels=max_pixels)
+    image = files.read_image(path, max_pixels=max_pixels)
     if not full_image:
         return transforms.prepare_hr(image, hr_size).numpy().astype(np.uint8)
     h, w = image.shape[:2]
     h, w = h - h % scale, w - w % scale
     smallest = max(16, metrics.SSIM_WINDOW + 2 * scale)  # LPIPS's VGG; SSIM after the crop
     if min(h, w) < smallest:
-        raise io.ImageError(path, f"{w}x{h} after cropping to multiples of {scale} is "
+        raise files.ImageError(path, f"{w}x{h} after cropping to multiples of {scale} is "
                             f"too small to evaluate (needs {smallest} px a side)")
     return image[:h, :w]
 
@@ -157,8 +157,8 @@ def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
             outs = candidates(hr, scale, generator, options.tile, options.degradation,
                               lr_seed(options.seed, i - 1), baselines)[1]
             scores = score_image(hr, outs, scale, lpips)
-        except (io.ImageError, ValueError) as e:
-            failures.append(str(e) if isinstance(e, io.ImageError) else f"{path}: {e}")
+        except (files.ImageError, ValueError) as e:
+            failures.append(str(e) if isinstance(e, files.ImageError) else f"{path}: {e}")
             print(f"error: {failures[-1]}", file=sys.stderr)
             continue
         results.append({"image": name, "path": str(path), "index": i - 1, "width": hr.shape[1],
@@ -236,9 +236,9 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
     if hr_size is None and not options.full_image:
         raise ValueError(f"{generator.path}: its model card has no hr_size; pass --hr-size "
                          f"or --full-image")
-    out_dir = io.check_writable_dir(Path(options.output))
+    out_dir = files.check_writable_dir(Path(options.output))
     root = Path(options.data)
-    paths = io.list_images(root)
+    paths = files.list_images(root)
     if not paths:
         raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
     lpips = metrics.LPIPS()
@@ -261,16 +261,16 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
                  for m in ("bicubic", "sr")}
     figure = figures.sr_vs_bicubic_figure(per_image["bicubic"], per_image["sr"],
                                           f"{root.name}: SR vs bicubic, x{scale}")
-    written.append(io.atomic_write_bytes(
-        io.safe_output_path(out_dir, "sr_vs_bicubic.png"), figures.png_bytes(figure)))
+    written.append(files.atomic_write_bytes(
+        files.safe_output_path(out_dir, "sr_vs_bicubic.png"), figures.png_bytes(figure)))
     rows = []
     for label, r in contact_rows(results, options.rank_by, options.sheet_rows):
         hr = load_hr(Path(r["path"]), scale, hr_size, options.full_image, options.max_pixels)
         lr, outs = candidates(hr, scale, generator.model, options.tile, options.degradation,
                               lr_seed(options.seed, r["index"]))
         rows.append((label, [lr, outs["bicubic"], outs["sr"], hr]))
-    written.append(io.atomic_write_bytes(
-        io.safe_output_path(out_dir, "contact_sheet.png"),
+    written.append(files.atomic_write_bytes(
+        files.safe_output_path(out_dir, "contact_sheet.png"),
         figures.png_bytes(figures.contact_sheet_figure(rows))))
     print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
     return 1 if failures else 0

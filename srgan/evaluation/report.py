@@ -12,7 +12,7 @@ import io
 import json
 from pathlib import Path
 
-from srgan.io import atomic_write_bytes, safe_output_path
+from srgan.files import atomic_write_bytes, safe_output_path
 
 METHOD_NAMES = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic",
                 "srcnn": "SRCNN (shipped)", "sr": "SR (model)"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srgan import io
+from srgan import files
 from srgan.data import pipeline, transforms
 from srgan.evaluation import metrics
 from srgan.evaluation.figures import triptych_png
@@ -39,20 +39,20 @@ def predict_samples(generator: Generator, options: PredictOptions) -> int:
     if hr_size is None:
         raise ValueError(f"{generator.path}: its model card has no hr_size, so the sample "
                          f"faces cannot be prepared as in training; pass --input instead")
-    out_dir = io.check_writable_dir(Path(options.output))
+    out_dir = files.check_writable_dir(Path(options.output))
     runner = make_runner(generator, options.backend, window=hr_size // scale)
     print(f"{'image':<20} {'PSNR SR':>8} {'bicubic':>8} {'SSIM SR':>8} {'bicubic':>8}  (Y, dB)")
     for path in pipeline.sample_face_paths():
-        hr = transforms.prepare_hr(io.read_image(path, max_pixels=options.max_pixels), hr_size)
+        hr = transforms.prepare_hr(files.read_image(path, max_pixels=options.max_pixels), hr_size)
         lr = transforms.degrade(hr, scale).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
         sr = upscale(runner, lr, scale, **upscale_kwargs(options))
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(
             interpolate(lr, scale), hr, scale)
         print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}")
-        io.atomic_save_image(io.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr,
+        files.atomic_save_image(files.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr,
                              png_compression=options.png_compression)
-        io.atomic_write_bytes(io.safe_output_path(out_dir, f"{path.stem}_triptych.png"),
+        files.atomic_write_bytes(files.safe_output_path(out_dir, f"{path.stem}_triptych.png"),
                               triptych_png(lr, sr, hr, f"{path.name}: x{scale}"))
     print(f"wrote SR images and triptychs to {out_dir}")
     return 0

@@ -148,15 +148,15 @@ def save_savedmodel(model, config: ModelConfig, path: Path) -> Path:
 def export(generator, name: str, options: ExportOptions) -> Path:
     """Write ``generator`` (a :class:`srgan.models.weights.Generator`) as ``options`` say,
     into ``options.output``; returns the path written."""
-    from srgan import io
+    from srgan import files
 
-    out_dir = io.check_writable_dir(Path(options.output))
+    out_dir = files.check_writable_dir(Path(options.output))
     if options.format == "savedmodel":
         return save_savedmodel(generator.model, generator.config,
-                               io.safe_output_path(out_dir, name))
+                               files.safe_output_path(out_dir, name))
     if options.format == "onnx":
-        return io.atomic_write_bytes(io.safe_output_path(out_dir, f"{name}.onnx"),
+        return files.atomic_write_bytes(files.safe_output_path(out_dir, f"{name}.onnx"),
                                      to_onnx(generator.model, generator.config))
     data = to_tflite(generator.model, generator.config, options.window, options.precision)
-    target = io.safe_output_path(out_dir, f"{name}_{options.precision}_{options.window}.tflite")
-    return io.atomic_write_bytes(target, data)
+    target = files.safe_output_path(out_dir, f"{name}_{options.precision}_{options.window}.tflite")
+    return files.atomic_write_bytes(target, data)

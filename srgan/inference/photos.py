@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from srgan import io
+from srgan import files
 from srgan.inference.backends import make_runner
 from srgan.inference.options import PredictOptions, upscale_kwargs
 from srgan.inference.upscale import upscale_stack
@@ -59,7 +59,7 @@ def _save(job: _Job, sr: np.ndarray, scale: int, options: PredictOptions) -> np.
     h, w = job.image.shape[:2]
     factor = options.outscale or scale
     sr = resize(sr, (max(1, round(w * factor)), max(1, round(h * factor))))
-    io.atomic_save_image(job.target, sr, options.jpeg_quality, job.metadata,
+    files.atomic_save_image(job.target, sr, options.jpeg_quality, job.metadata,
                          options.png_compression)
     return sr
 
@@ -93,8 +93,8 @@ def predict_folder(generator: Generator, options: PredictOptions) -> int:
     """
     scale = generator.scale
     root = Path(options.input)
-    out_dir = io.check_writable_dir(Path(options.output))
-    paths = io.list_images(root)
+    out_dir = files.check_writable_dir(Path(options.output))
+    paths = files.list_images(root)
     if not paths:
         raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
     runner = make_runner(generator, options.backend)
@@ -132,20 +132,20 @@ def predict_folder(generator: Generator, options: PredictOptions) -> int:
         rel = path.relative_to(root) if root.is_dir() else Path(path.name)
         name = "_".join(rel.with_suffix("").parts)
         try:
-            image = io.read_image(path, max_pixels=options.max_pixels, keep_alpha=True)
+            image = files.read_image(path, max_pixels=options.max_pixels, keep_alpha=True)
             ext = output_ext(path, image.shape[2] == 4, options.ext)
-            target, n = io.safe_output_path(out_dir, f"{name}_{suffix}.{ext}"), 1
+            target, n = files.safe_output_path(out_dir, f"{name}_{suffix}.{ext}"), 1
             while target in written:  # a.bmp after a.webp: a_2_x4.png, never overwritten
                 n += 1
-                target = io.safe_output_path(out_dir, f"{name}_{n}_{suffix}.{ext}")
+                target = files.safe_output_path(out_dir, f"{name}_{n}_{suffix}.{ext}")
             written.add(target)
             if target.exists() and not options.overwrite:
                 skipped += 1
                 bar.update(1)
                 continue
             if image.shape[2] == 4 and ext == "jpg":
-                raise io.ImageError(path, "has alpha, which jpg cannot hold; use --ext png")
-        except (io.ImageError, ValueError, OSError) as e:
+                raise files.ImageError(path, "has alpha, which jpg cannot hold; use --ext png")
+        except (files.ImageError, ValueError, OSError) as e:
             failed += 1
             done += 1
             bar.update(1)
@@ -153,7 +153,7 @@ def predict_folder(generator: Generator, options: PredictOptions) -> int:
             continue
         if pending and pending[0].image.shape != image.shape:
             flush()
-        pending.append(_Job(path, image, io.read_metadata(path), target))
+        pending.append(_Job(path, image, files.read_metadata(path), target))
         if len(pending) == options.batch_size:
             flush()
     flush()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from srgan import io
+from srgan import files
 from srgan.inference.backends import make_runner
 from srgan.inference.options import PredictOptions, upscale_kwargs
 from srgan.inference.photos import resize
@@ -43,9 +43,9 @@ def predict_video(generator: Generator, options: PredictOptions) -> int:
     src, scale = Path(options.input), generator.scale
     if not src.is_file():
         raise FileNotFoundError(f"{src}: no such video file")
-    out_dir = io.check_writable_dir(Path(options.output))
+    out_dir = files.check_writable_dir(Path(options.output))
     suffix = f"x{scale}" if options.suffix is None else options.suffix
-    target = io.safe_output_path(out_dir, f"{src.stem}_{suffix}.mp4")
+    target = files.safe_output_path(out_dir, f"{src.stem}_{suffix}.mp4")
     if target.exists() and not options.overwrite:
         print(f"{target} exists; skipped (--overwrite replaces it)")
         return 0
@@ -53,14 +53,14 @@ def predict_video(generator: Generator, options: PredictOptions) -> int:
         frames = imageio_ffmpeg.read_frames(str(src))
         meta = next(frames)
     except (RuntimeError, OSError, StopIteration) as e:
-        raise OSError(f"{src}: cannot read as a video ({io.first_line(e)})") from None
+        raise OSError(f"{src}: cannot read as a video ({files.first_line(e)})") from None
     (width, height), fps = meta["size"], meta["fps"]
     size = output_size(width, height, options.outscale or scale)
     runner, kwargs = make_runner(generator, options.backend), upscale_kwargs(options)
     audio = {"audio_path": str(src), "audio_codec": "copy"} if meta.get("audio_codec") else {}
     total = round(meta["duration"] * fps) if meta.get("duration") else None
     count = 0
-    with io.atomic_path(target) as tmp, tqdm(total=total, unit="frame",
+    with files.atomic_path(target) as tmp, tqdm(total=total, unit="frame",
                                             disable=None) as bar:
         writer = imageio_ffmpeg.write_frames(
             str(tmp), size, fps=fps, codec="libx264", quality=None, macro_block_size=1,

@@ -16,7 +16,7 @@ from typing import Optional
 
 import keras
 
-from srgan import io
+from srgan import files
 from srgan.config import LEGACY_MODEL_FIELDS, ModelConfig
 from srgan.models.generators import build_generator, copy_weights
 
@@ -68,10 +68,10 @@ def export_generator(generator: keras.Model, model_cfg: ModelConfig, path: Path,
     path = Path(path)
     plain = build_generator(model_cfg, fast=False)
     copy_weights(generator, plain)
-    with io.atomic_path(path) as tmp:
+    with files.atomic_path(path) as tmp:
         plain.save_weights(tmp)
     card = {"format": CARD_FORMAT, "model": asdict(model_cfg), **(extra or {})}
-    io.atomic_write_bytes(generator_json(path), json.dumps(card, indent=2).encode() + b"\n")
+    files.atomic_write_bytes(generator_json(path), json.dumps(card, indent=2).encode() + b"\n")
 
 
 def generator_json(weights_path: Path) -> Path:
@@ -105,7 +105,7 @@ def read_card(weights_path: Path) -> tuple[dict, ModelConfig]:
         known = set(ModelConfig.__dataclass_fields__)
         return card, ModelConfig(**{k: v for k, v in fields.items() if k in known})
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"{card_path}: not a generator model card ({io.first_line(e)}); "
+        raise ValueError(f"{card_path}: not a generator model card ({files.first_line(e)}); "
                          f"re-export the generator or pass another --model") from None
 
 
@@ -135,6 +135,6 @@ def load_generator(weights_path: Path) -> Generator:
             copy_weights(plain, generator)
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"{weights_path}: cannot load generator weights "
-                         f"({io.first_line(e)})") from None
+                         f"({files.first_line(e)})") from None
     card["model"] = asdict(model_cfg)
     return Generator(generator, model_cfg, card, weights_path)

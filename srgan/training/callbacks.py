@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srgan import io
+from srgan import files
 from srgan.evaluation.figures import triptych_png
 
 class TensorBoardLogger(keras.callbacks.Callback):
@@ -87,7 +87,7 @@ class TriptychCallback(keras.callbacks.Callback):
         images = []
         for i, (lr, s, hr) in enumerate(zip(self.lr, sr, self.hr)):
             png = triptych_png(lr, s, hr, f"{self.prefix} {number}")
-            io.atomic_write_bytes(
+            files.atomic_write_bytes(
                 self.results_dir / f"{self.prefix}_{number:04d}_sample_{i}.png", png)
             images.append(tf.image.decode_png(png, channels=3))
         with self.writer.as_default(step=self.step()):

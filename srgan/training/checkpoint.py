@@ -13,7 +13,7 @@ Layout of ``checkpoint_dir``::
 
 Saves are atomic: TensorFlow writes ``ckpt-N`` in full before it rewrites the ``checkpoint``
 index (temp file, then rename), and the exported generator goes through
-:func:`srgan.io.atomic_path`. A save interrupted at any point leaves the previous
+:func:`srgan.files.atomic_path`. A save interrupted at any point leaves the previous
 checkpoint as the latest (its leftovers are removed by the next ``restore``). The last
 ``keep`` saves are kept, so a damaged newest save falls back to the one before it. A save
 records the epochs done per phase, the batches done in an unfinished epoch (a save made
@@ -34,7 +34,7 @@ from typing import Callable, Optional
 import keras
 import tensorflow as tf
 
-from srgan import io
+from srgan import files
 
 
 class TrainingState:
@@ -53,7 +53,7 @@ class TrainingState:
                  discriminator: keras.Model, g_optimizer, d_optimizer, average=None,
                  keep: int = 3):
         self.dir = Path(checkpoint_dir)
-        state_dir = io.check_writable_dir(self.dir / "state")
+        state_dir = files.check_writable_dir(self.dir / "state")
         g_optimizer.build(generator.trainable_variables)
         d_optimizer.build(discriminator.trainable_variables)
         self.pretrain_epochs, self.gan_epochs = _counter(), _counter()
@@ -115,7 +115,7 @@ class TrainingState:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             except Exception as e:  # noqa: BLE001 - a truncated file raises IndexError too
-                log(f"warning: {path}: unreadable checkpoint ({io.first_line(e)}); "
+                log(f"warning: {path}: unreadable checkpoint ({files.first_line(e)}); "
                     f"trying an older one")
                 continue
             return path
@@ -136,7 +136,7 @@ class TrainingState:
         except (tf.errors.OpError, OSError) as e:
             self._remove_leftovers(lambda message: None)
             raise OSError(f"{self.dir / 'state' / f'ckpt-{self.step}'}: cannot save checkpoint "
-                          f"({io.first_line(e)}); "
+                          f"({files.first_line(e)}); "
                           f"{self.manager.latest_checkpoint or 'no earlier save'} is intact"
                           ) from None
 
@@ -149,7 +149,7 @@ class TrainingState:
     def _remove_leftovers(self, log: Callable[[str], None]) -> None:
         """Delete files of saves the index does not name, newer than its newest save
         (a save killed midway, or one that failed), TensorFlow's ``*_temp`` folders and
-        the temp files of an interrupted :func:`srgan.io.atomic_path` write."""
+        the temp files of an interrupted :func:`srgan.files.atomic_path` write."""
         kept = {Path(p).name for p in self.manager.checkpoints}
         newest = max((int(name.rsplit("-", 1)[1]) for name in kept), default=-1)
         removed = 0

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 import keras
 import tensorflow as tf
 
-from srgan import io, pretrained
+from srgan import files, pretrained
 from srgan.config import Config, DataConfig, save_config
 from srgan.data import pipeline, stream
 from srgan.models.discriminator import build_discriminator
@@ -79,7 +79,7 @@ def build_run(cfg: Config, log: Callable[[str], None] = print):
     :class:`SRGAN`, ``average`` the generator's :class:`GeneratorAverage` or None.
     """
     t = cfg.train
-    ckpt_dir = io.check_writable_dir(Path(t.checkpoint_dir))
+    ckpt_dir = files.check_writable_dir(Path(t.checkpoint_dir))
     config_path = ckpt_dir / "config.json"
     _check_same_model(cfg, config_path)
     cfg = _resolve_perceptual(cfg, config_path, log)
@@ -158,8 +158,8 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
         if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
             log("warning: --deterministic with oneDNN on: reruns may differ in the last bits "
                 "(set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow starts; train.py does)")
-    results_dir = io.check_writable_dir(Path(t.results_dir))
-    logdir = io.check_writable_dir(Path(t.logdir))
+    results_dir = files.check_writable_dir(Path(t.results_dir))
+    logdir = files.check_writable_dir(Path(t.logdir))
     # The built-in sample faces stand in for the default data/ only, never for a
     # folder the user named. Validation files are held out of the first folder.
     default = d.data_dirs == DataConfig().data_dirs

@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srgan import io
+from srgan import files
 from srgan.config import Config
 from srgan.data import pipeline
 from srgan.evaluation import evaluate
@@ -158,7 +158,7 @@ class ValidationCallback(keras.callbacks.Callback):
             ",".join(CSV_COLUMNS) + "\n").encode()
         line = ",".join(f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c])
                         for c in CSV_COLUMNS)
-        io.atomic_write_bytes(self.csv_path, old + line.encode() + b"\n")
+        files.atomic_write_bytes(self.csv_path, old + line.encode() + b"\n")
         value = scores[self.keep_best]
         better = self.best is None or (value < self.best if self.keep_best == "lpips"
                                        else value > self.best)

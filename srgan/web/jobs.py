@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from srgan import io
+from srgan import files
 
 # work(image, progress) -> uint8 SR image; progress(done, total, note).
 Work = Callable[[np.ndarray, Callable[[int, int, str], None]], np.ndarray]
@@ -114,11 +114,11 @@ class JobQueue:
         try:
             sr = job.work(job.image, progress)
             scale = sr.shape[0] // job.image.shape[0]
-            files = {"result": sr, "bicubic": self.bicubic(job.image, scale)}
-            for kind, image in files.items():
-                path = io.safe_output_path(self.folder, f"{job.id}-{kind}.png")
-                job.files[kind] = io.atomic_save_png(path, image)
+            outputs = {"result": sr, "bicubic": self.bicubic(job.image, scale)}
+            for kind, image in outputs.items():
+                path = files.safe_output_path(self.folder, f"{job.id}-{kind}.png")
+                job.files[kind] = files.atomic_save_png(path, image)
             job.size = (sr.shape[1], sr.shape[0])
             job.progress, job.state = 1.0, "done"
         except Exception as e:  # the page shows it; the worker lives on for the next job
-            job.error, job.state = f"{job.name}: {io.first_line(e)}", "error"
+            job.error, job.state = f"{job.name}: {files.first_line(e)}", "error"

@@ -8,7 +8,7 @@ package's ``static`` folder, and results only from the server's temporary folder
 
 An upload is checked in this order, each a clear message on the page: the size limit
 (``max_upload_mb``, before the body is read), the declared content type
-(:data:`srgan.io.IMAGE_CONTENT_TYPES`), then :func:`srgan.io.read_image`, the decoder
+(:data:`srgan.files.IMAGE_CONTENT_TYPES`), then :func:`srgan.files.read_image`, the decoder
 ``predict.py`` uses: format from the content, pixel limit before decoding,
 decompression-bomb refusal. The upload is written to a temporary file for that and
 deleted at once; the decoded image waits in the job queue (:mod:`srgan.web.jobs`).
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srgan import io
+from srgan import files
 from srgan.config import DataConfig, flag
 from srgan.inference.zssr import ZSSRConfig
 
@@ -76,25 +76,25 @@ def _generator(name: str):
 
 
 def read_upload(upload, folder: Path, options: WebOptions) -> np.ndarray:
-    """Decode a Flask ``FileStorage`` as :func:`srgan.io.read_image` does for predict.py.
+    """Decode a Flask ``FileStorage`` as :func:`srgan.files.read_image` does for predict.py.
 
     Returns uint8 ``(H, W, 3)`` or ``(H, W, 4)`` (alpha kept).
 
     Raises:
-        io.ImageError: one line naming the uploaded file and what is wrong with it.
+        files.ImageError: one line naming the uploaded file and what is wrong with it.
     """
     name = upload.filename or "upload"
-    if upload.mimetype not in io.IMAGE_CONTENT_TYPES:
-        raise io.ImageError(name, f"content type {upload.mimetype or 'none'} is not an "
+    if upload.mimetype not in files.IMAGE_CONTENT_TYPES:
+        raise files.ImageError(name, f"content type {upload.mimetype or 'none'} is not an "
                             f"image type this page takes (JPEG, PNG, BMP, WebP)")
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=True) as tmp:
         upload.save(tmp)
         tmp.flush()
         try:
-            return io.read_image(tmp.name, max_pixels=options.max_pixels, keep_alpha=True,
+            return files.read_image(tmp.name, max_pixels=options.max_pixels, keep_alpha=True,
                                  max_bytes=int(options.max_upload_mb * 1e6))
-        except io.ImageError as e:
-            raise io.ImageError(name, e.reason) from None
+        except files.ImageError as e:
+            raise files.ImageError(name, e.reason) from None
 
 
 def create_app(options: WebOptions, folder: Path):
@@ -143,7 +143,7 @@ def create_app(options: WebOptions, folder: Path):
             return fail("no image was sent")
         try:
             image = read_upload(upload, folder, options)
-        except io.ImageError as e:
+        except files.ImageError as e:
             return fail(str(e))
         job = queue.submit(upload.filename, image, _work(method, scale, options))
         return jsonify(id=job, width=image.shape[1], height=image.shape[0]), 202

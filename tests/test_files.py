@@ -1,4 +1,4 @@
-"""Tests for srgan.io: listing, safe decoding of odd/broken files, atomic and safe output."""
+"""Tests for srgan.files: listing, safe decoding of odd/broken files, atomic and safe output."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from bad_images import DIR_KINDS, EXPECTED, NOT_LISTED, SHAPES, make_bad_images
-from srgan import io
+from srgan import files
 
 
 @pytest.fixture(scope="module")
@@ -35,31 +35,31 @@ def test_list_images_tree(fixtures):
     root, paths = fixtures
     expected = sorted(paths[k] for k in EXPECTED if k in paths and k not in NOT_LISTED)
     start = time.perf_counter()
-    assert io.list_images(root) == expected  # also proves the symlink loop terminates
+    assert files.list_images(root) == expected  # also proves the symlink loop terminates
     assert time.perf_counter() - start < 2
     assert paths["via_symlink"] in expected and paths["upper_jpg"] in expected
 
 
 def test_list_images_non_recursive_empty_and_single(fixtures):
     root, paths = fixtures
-    top = io.list_images(root, recursive=False)
+    top = files.list_images(root, recursive=False)
     assert paths["nested"] not in top and paths["png_as_jpg"] in top
-    assert io.list_images(paths["empty_dir"]) == []
-    assert io.list_images(paths["tiny"]) == [paths["tiny"]]
-    with pytest.raises(io.ImageError, match="picture.txt: extension"):
-        io.list_images(paths["text_ext"])
+    assert files.list_images(paths["empty_dir"]) == []
+    assert files.list_images(paths["tiny"]) == [paths["tiny"]]
+    with pytest.raises(files.ImageError, match="picture.txt: extension"):
+        files.list_images(paths["text_ext"])
 
 
 def test_image_error_forms():
-    both = io.ImageError("a/b.png", "bad\nthing")
+    both = files.ImageError("a/b.png", "bad\nthing")
     assert str(both) == "a/b.png: bad thing" and both.reason == "bad thing"
-    whole = io.ImageError("a/b.png: too many bad images")
+    whole = files.ImageError("a/b.png: too many bad images")
     assert whole.path.name == "b.png" and str(whole) == "a/b.png: too many bad images"
 
 
 def test_list_images_missing_root(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope") as info:
-        io.list_images(tmp_path / "nope")
+        files.list_images(tmp_path / "nope")
     assert "\n" not in str(info.value)
 
 
@@ -73,7 +73,7 @@ def test_fixture_table_is_complete(fixtures):
 def test_read_ok_kinds(fixtures, kind):
     path = _get(fixtures, kind)
     start = time.perf_counter()
-    image = io.read_image(path)
+    image = files.read_image(path)
     assert time.perf_counter() - start < 2
     assert image.dtype == np.uint8 and image.shape == (*SHAPES[kind], 3)
     assert image.flags.writeable and image.flags.c_contiguous
@@ -83,8 +83,8 @@ def test_read_ok_kinds(fixtures, kind):
 def test_read_error_kinds(fixtures, kind):
     path = _get(fixtures, kind)
     start = time.perf_counter()
-    with pytest.raises(io.ImageError) as info:
-        io.read_image(path)
+    with pytest.raises(files.ImageError) as info:
+        files.read_image(path)
     assert time.perf_counter() - start < 2
     message = str(info.value)
     assert message.startswith(f"{path}: ") and "\n" not in message
@@ -101,8 +101,8 @@ def test_read_error_kinds(fixtures, kind):
     ("bomb_huge", "decompression bomb"),
 ])
 def test_read_error_reasons(fixtures, kind, reason):
-    with pytest.raises(io.ImageError, match=reason):
-        io.read_image(_get(fixtures, kind))
+    with pytest.raises(files.ImageError, match=reason):
+        files.read_image(_get(fixtures, kind))
 
 
 def test_bomb_refused_before_decoding(fixtures, monkeypatch):
@@ -111,16 +111,16 @@ def test_bomb_refused_before_decoding(fixtures, monkeypatch):
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
     bomb = _get(fixtures, "bomb")
-    with pytest.raises(io.ImageError, match="81000000 pixels exceeds max_pixels=64000000"):
-        io.read_image(bomb)
-    with pytest.raises(io.ImageError, match="12x10 = 120 pixels exceeds max_pixels=99"):
-        io.read_image(_get(fixtures, "tiny"), max_pixels=99)
+    with pytest.raises(files.ImageError, match="81000000 pixels exceeds max_pixels=64000000"):
+        files.read_image(bomb)
+    with pytest.raises(files.ImageError, match="12x10 = 120 pixels exceeds max_pixels=99"):
+        files.read_image(_get(fixtures, "tiny"), max_pixels=99)
 
 
 def test_pillow_bomb_warning_becomes_error(fixtures, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)
-    with pytest.raises(io.ImageError, match="decompression bomb"):
-        io.read_image(_get(fixtures, "tiny"))  # 120 px: above 50, below 2 * 50
+    with pytest.raises(files.ImageError, match="decompression bomb"):
+        files.read_image(_get(fixtures, "tiny"))  # 120 px: above 50, below 2 * 50
 
 
 def test_truncation_is_not_tolerated_globally():
@@ -128,7 +128,7 @@ def test_truncation_is_not_tolerated_globally():
 
 
 def test_exif_orientation_applied(fixtures):
-    image = io.read_image(_get(fixtures, "exif_rot6")).astype(int)
+    image = files.read_image(_get(fixtures, "exif_rot6")).astype(int)
     assert image.shape == (40, 24, 3)
     top_right, top_left = image[2, -3], image[2, 2]
     assert top_right[0] > 200 and top_right[1:].max() < 60
@@ -136,17 +136,17 @@ def test_exif_orientation_applied(fixtures):
 
 
 def test_16_bit_png_scaled_not_clipped(fixtures):
-    row = io.read_image(_get(fixtures, "png16"))[0, :, 0].astype(int)
+    row = files.read_image(_get(fixtures, "png16"))[0, :, 0].astype(int)
     assert row.min() == 0 and row.max() == 255
     assert np.all(np.diff(row) >= 0) and len(np.unique(row)) > 50
 
 
 def test_colour_conversions(fixtures):
-    cmyk = io.read_image(_get(fixtures, "cmyk_jpeg")).astype(int)
+    cmyk = files.read_image(_get(fixtures, "cmyk_jpeg")).astype(int)
     assert cmyk[..., 0].min() > 200 and cmyk[..., 1:].max() < 60  # CMYK (0,255,255,0) = red
-    gray = io.read_image(_get(fixtures, "grayscale"))
+    gray = files.read_image(_get(fixtures, "grayscale"))
     assert np.array_equal(gray[..., 0], gray[..., 2])
-    bilevel = io.read_image(_get(fixtures, "bilevel"))
+    bilevel = files.read_image(_get(fixtures, "bilevel"))
     assert set(np.unique(bilevel)) <= {0, 255}
 
 
@@ -155,7 +155,7 @@ def test_colour_conversions(fixtures):
     ("png_as_jpg", 3),
 ])
 def test_keep_alpha(fixtures, kind, channels):
-    image = io.read_image(_get(fixtures, kind), keep_alpha=True)
+    image = files.read_image(_get(fixtures, kind), keep_alpha=True)
     assert image.dtype == np.uint8 and image.shape[-1] == channels
     if kind == "palette_transparency":
         assert image[0, 0, 3] == 0 and image[1, 1, 3] == 255
@@ -166,7 +166,7 @@ def test_keep_alpha(fixtures, kind, channels):
     ("I;16", 0, 0), ("1", 1, 255), ("P", 0, 0),
 ])
 def test_mode_normalisation(mode, value, expected):
-    image = io._to_uint8_array(Image.new(mode, (3, 2), value), keep_alpha=True)
+    image = files._to_uint8_array(Image.new(mode, (3, 2), value), keep_alpha=True)
     assert image.shape == (2, 3, 3) and image.dtype == np.uint8
     assert np.all(image == expected)
 
@@ -174,7 +174,7 @@ def test_mode_normalisation(mode, value, expected):
 def test_atomic_path_keeps_suffix_and_replaces(tmp_path):
     target = tmp_path / "gen.weights.h5"
     target.write_bytes(b"old")
-    with io.atomic_path(target) as tmp:
+    with files.atomic_path(target) as tmp:
         assert tmp.parent == tmp_path and tmp.name.startswith(".gen.tmp-")
         assert tmp.name.endswith(".weights.h5") and not tmp.exists()
         tmp.write_bytes(b"new")
@@ -187,7 +187,7 @@ def test_atomic_path_failure_keeps_old_file(tmp_path, error):
     target = tmp_path / "out.png"
     target.write_bytes(b"old")
     with pytest.raises(type(error)) as info:
-        with io.atomic_path(target) as tmp:
+        with files.atomic_path(target) as tmp:
             tmp.write_bytes(b"half")
             raise error
     assert target.read_bytes() == b"old"
@@ -199,18 +199,18 @@ def test_atomic_path_failure_keeps_old_file(tmp_path, error):
 
 def test_atomic_writes_and_unwritable_folder(tmp_path):
     image = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    png = io.atomic_save_png(tmp_path / "x.png", image)
+    png = files.atomic_save_png(tmp_path / "x.png", image)
     assert np.array_equal(np.asarray(Image.open(png)), image)
-    io.atomic_save_png(tmp_path / "g.png", image[..., 0])
+    files.atomic_save_png(tmp_path / "g.png", image[..., 0])
     with pytest.raises(ValueError, match="uint8"):
-        io.atomic_save_png(tmp_path / "f.png", image.astype(np.float32))
-    assert io.atomic_write_bytes(tmp_path / "b.bin", b"abc").read_bytes() == b"abc"
+        files.atomic_save_png(tmp_path / "f.png", image.astype(np.float32))
+    assert files.atomic_write_bytes(tmp_path / "b.bin", b"abc").read_bytes() == b"abc"
     blocker = tmp_path / "file"
     blocker.write_bytes(b"")
     with pytest.raises(OSError, match=r"file/sub/y.png: cannot write \(Not a directory\)"):
-        io.atomic_write_bytes(blocker / "sub" / "y.png", b"abc")
+        files.atomic_write_bytes(blocker / "sub" / "y.png", b"abc")
     with pytest.raises(OSError, match="nothing was written"):
-        with io.atomic_path(tmp_path / "never.png"):
+        with files.atomic_path(tmp_path / "never.png"):
             pass
 
 
@@ -221,31 +221,31 @@ def test_atomic_writes_and_unwritable_folder(tmp_path):
 ])
 def test_safe_output_path_sanitises(tmp_path, name, expected):
     out = tmp_path / "out"
-    assert io.safe_output_path(out, name) == out.resolve() / expected
+    assert files.safe_output_path(out, name) == out.resolve() / expected
 
 
 def test_safe_output_path_refusals(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    assert io.safe_output_path(out, "dir/face_x4.png").name == "face_x4.png"
+    assert files.safe_output_path(out, "dir/face_x4.png").name == "face_x4.png"
     for name in ("..", "../", "", "..."):
         with pytest.raises(ValueError):
-            io.safe_output_path(out, name)
+            files.safe_output_path(out, name)
     (out / "evil.png").symlink_to(tmp_path / "elsewhere.png")
     with pytest.raises(ValueError, match="outside"):
-        io.safe_output_path(out, "evil.png")
+        files.safe_output_path(out, "evil.png")
     (tmp_path / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     with pytest.raises(ValueError, match="link: output folder is a symlink"):
-        io.safe_output_path(tmp_path / "link", "x.png")
+        files.safe_output_path(tmp_path / "link", "x.png")
 
 
 def test_check_writable_dir(tmp_path):
-    made = io.check_writable_dir(tmp_path / "a" / "b")
+    made = files.check_writable_dir(tmp_path / "a" / "b")
     assert made.is_dir() and list(made.iterdir()) == []
     blocker = tmp_path / "file"
     blocker.write_bytes(b"")
     with pytest.raises(OSError) as info:
-        io.check_writable_dir(blocker / "sub")
+        files.check_writable_dir(blocker / "sub")
     assert str(info.value) == f"{blocker / 'sub'}: not writable (Not a directory)"
 
 
@@ -257,10 +257,10 @@ def test_check_writable_dir_read_only(tmp_path, monkeypatch):
         def refuse(**kwargs):
             raise PermissionError(errno.EACCES, "Permission denied")
 
-        monkeypatch.setattr(io.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
     try:
         with pytest.raises(OSError) as info:
-            io.check_writable_dir(locked)
+            files.check_writable_dir(locked)
         assert str(info.value) == f"{locked}: not writable (Permission denied)"
     finally:
         locked.chmod(0o700)
