@@ -83,7 +83,7 @@ def backends(report, args, sizes) -> None:
     (counted as plain convolutions) at the rate of a large matrix product timed in the same
     round-robin, against Keras float32's achieved rate.
     """
-    from srgan.models.srresnet import build_generator
+    from srgan.models.generators import build_generator
 
     config = workloads.model_config(sizes, "subpixel")
     generator = build_generator(config)

@@ -23,7 +23,7 @@ from srgan.config import DataConfig, ModelConfig
 from srgan.data import pipeline
 from srgan.inference.upscale import receptive_radius, upscale
 from srgan.models.discriminator import build_discriminator
-from srgan.models.srresnet import build_generator
+from srgan.models.generators import build_generator
 from srgan.models.vgg import build_vgg19
 from srgan.training import distribute, losses
 from srgan.training.gan import SRGAN

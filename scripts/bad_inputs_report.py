@@ -37,9 +37,9 @@ import tensorflow as tf  # noqa: E402
 from bad_images import DIR_KINDS, EXPECTED, make_bad_images  # noqa: E402
 from srgan.config import DataConfig, ModelConfig  # noqa: E402
 from srgan.data import pipeline  # noqa: E402
-from srgan.inference import predict  # noqa: E402
 from srgan.files import list_images, read_image  # noqa: E402
-from srgan.models.srresnet import build_generator  # noqa: E402
+from srgan.inference import predict  # noqa: E402
+from srgan.models.generators import build_generator  # noqa: E402
 from srgan.models.weights import GENERATOR_WEIGHTS, export_generator, load_generator  # noqa: E402
 
 LIMIT_S = 2.0

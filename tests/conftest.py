@@ -96,7 +96,7 @@ def tiny_generator(tmp_path_factory):
     """A :class:`srgan.models.weights.Generator` loaded from an exported 4-filter, 1-block
     x4 SRResNet with ``hr_size`` 32 on its card (random weights)."""
     from srgan.config import ModelConfig
-    from srgan.models.srresnet import build_generator
+    from srgan.models.generators import build_generator
     from srgan.models.weights import export_generator, load_generator
 
     model = ModelConfig(num_filters=4, num_blocks=1)

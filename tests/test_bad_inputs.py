@@ -14,7 +14,7 @@ from srgan import files
 from srgan.config import DataConfig, ModelConfig
 from srgan.data import pipeline
 from srgan.inference import predict
-from srgan.models.srresnet import build_generator
+from srgan.models.generators import build_generator
 from srgan.models.weights import GENERATOR_WEIGHTS, export_generator, load_generator
 
 

@@ -19,7 +19,7 @@ from srgan.config import ModelConfig
 from srgan.data import transforms
 from srgan.evaluation import evaluate, metrics, report
 from srgan.inference.upscale import interpolate
-from srgan.models.srresnet import build_generator
+from srgan.models.generators import build_generator
 from srgan.models.weights import export_generator
 
 

@@ -19,8 +19,7 @@ from srgan.config import ModelConfig
 from srgan.inference import export
 from srgan.inference.backends import OnnxRunner, TFLiteRunner
 from srgan.inference.upscale import upscale
-from srgan.models.generators import build_generator as build_any_generator
-from srgan.models.srresnet import build_generator
+from srgan.models.generators import build_generator
 from srgan.models.weights import export_generator
 
 CONFIG = ModelConfig(num_filters=4, num_blocks=1)
@@ -95,7 +94,7 @@ def test_onnx_runs_the_tail_on_space_to_depth_blocks(generator):
 def _other(name: str):
     config = ModelConfig(generator=name, num_filters=4, num_blocks=1, rrdb_growth=4)
     keras.utils.set_random_seed(0)
-    return build_any_generator(config), config
+    return build_generator(config), config
 
 
 def test_rrdb_exports_to_tflite():

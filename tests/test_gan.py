@@ -6,7 +6,7 @@ import tensorflow as tf
 from conftest import TINY_MODEL
 from srgan.config import ModelConfig
 from srgan.models.discriminator import build_discriminator
-from srgan.models.srresnet import build_generator
+from srgan.models.generators import build_generator
 from srgan.models.vgg import build_vgg16
 from srgan.training import losses
 from srgan.training.gan import GAN_METRICS, PRETRAIN_METRICS, SRGAN, batch_psnr

@@ -10,7 +10,7 @@ from PIL import Image
 
 from srgan.cli import predict_main
 from srgan.config import ModelConfig
-from srgan.models.srresnet import build_generator
+from srgan.models.generators import build_generator
 from srgan.models.weights import GENERATOR_WEIGHTS, export_generator
 
 PRODUCT = sorted((Path(__file__).resolve().parents[1] / "srgan").rglob("*.py"))

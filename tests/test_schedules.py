@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from srgan.config import ModelConfig
-from srgan.models.srresnet import build_generator
+from srgan.models.generators import build_generator
 from srgan.models.weights import GENERATOR_WEIGHTS, load_generator
 from srgan.training.run import build_run, train
 from srgan.training.ema import GeneratorAverage, ema_decay_at

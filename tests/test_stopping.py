@@ -215,7 +215,7 @@ def test_disk_full_names_the_path_and_keeps_the_last_save(tmp_path, faces, refer
 
 def test_disk_full_during_export_keeps_the_previous_generator(tmp_path, tiny_cfg,
                                                               monkeypatch):
-    from srgan.models.srresnet import build_generator
+    from srgan.models.generators import build_generator
     from srgan.models.weights import GENERATOR_WEIGHTS, export_generator
 
     generator = build_generator(tiny_cfg.model)

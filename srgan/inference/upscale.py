@@ -230,7 +230,7 @@ def upscale(generator, image: np.ndarray, scale: int, tile: Optional[int] = None
 
     Args:
         generator: a Keras model ``(B, h, w, 3) in [-1, 1] -> (B, h*scale, w*scale, 3) in
-            [-1, 1]`` (see :func:`srgan.models.srresnet.build_generator`), run with
+            [-1, 1]`` (see :func:`srgan.models.srresnet.build_srresnet`), run with
             ``training=False``; or a runner from :mod:`srgan.inference.backends`.
         image: uint8 ``(H, W)`` or ``(H, W, 1)`` grayscale, ``(H, W, 3)`` RGB or
             ``(H, W, 4)`` RGBA; any size.

@@ -16,7 +16,7 @@ from srgan.config import ModelConfig
 from srgan.models import rrdb, srcnn, srresnet
 
 BUILDERS = {
-    "srresnet": srresnet.build_generator,
+    "srresnet": srresnet.build_srresnet,
     "rrdb": rrdb.build_rrdb,
     "srcnn": srcnn.build_srcnn,
 }

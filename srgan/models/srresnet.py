@@ -53,7 +53,7 @@ def upsample(x, mode: str, num_filters: int, name: str, fast: bool = True):
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def build_generator(cfg: ModelConfig, fast: bool = True) -> keras.Model:
+def build_srresnet(cfg: ModelConfig, fast: bool = True) -> keras.Model:
     """SRResNet generator.
 
     9x9 conv (F filters) + PReLU -> ``num_blocks`` residual blocks -> conv3x3 [+ BN] + long
