@@ -28,9 +28,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from srgan.data import pipeline, transforms
     from srgan.evaluation import evaluate, metrics
     from srgan.inference.backends import TFLiteRunner, keras_runner
-    from srgan.inference.export import PRECISIONS, to_tflite
+    from srgan.inference.export import to_tflite
     from srgan.inference.upscale import upscale
     from srgan.models.weights import load_generator
+    from srgan.options import PRECISIONS
     from srgan.training.validation import split_paths
 
     generator = load_generator(pretrained.resolve(args.model))

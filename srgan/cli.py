@@ -2,12 +2,11 @@
 ``app_main`` and ``degradation_grid_main(argv)`` return exit codes.
 
 Flags map one to one onto dataclass fields (flag ``--num-blocks`` -> field ``num_blocks``):
-:mod:`srgan.config`'s for train.py, :class:`srgan.inference.predict.PredictOptions` and
-:class:`srgan.evaluation.evaluate.EvaluateOptions` and
-:class:`srgan.inference.export.ExportOptions` for the others. Each flag's type comes
-from the field's type hint and its default from the field, so both are written down once.
-The CLI builds the frozen dataclass and hands it to the library; no ``argparse.Namespace``
-goes further than this module.
+:mod:`srgan.config`'s for train.py, :mod:`srgan.options`' for the others. Each flag's type
+comes from the field's type hint and its default from the field, so both are written down
+once. The CLI builds the frozen dataclass and hands it to the library; no
+``argparse.Namespace`` goes further than this module. Neither module imports TensorFlow,
+and a command imports it only after its flags are parsed, so ``--help`` answers at once.
 
 Expected failures (bad data, missing weights or checkpoints, unwritable folders) print one
 line ``error: ...`` and exit 2 (a NaN loss too); training stopped by Ctrl-C or SIGTERM
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
+from srgan.options import EvaluateOptions, ExportOptions, PredictOptions, WebOptions, ZSSRConfig
 
 
 def _field_type(hint) -> tuple[type, bool]:
@@ -147,7 +147,7 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _add_model_flag(p: argparse.ArgumentParser, methods: bool = True) -> None:
     """``--model`` (alias ``--weights``), shared by predict.py, evaluate.py and export.py;
-    with ``methods``, also ``--method`` and ZSSR's flags. Imports TensorFlow."""
+    with ``methods``, also ``--method`` and ZSSR's flags."""
     p.add_argument("--model", "--weights", dest="model", default=None,
                    help="srresnet, srgan, srcnn or blind (the shipped face models; blind: "
                    "trained on Real-ESRGAN-degraded faces), or a "
@@ -155,8 +155,6 @@ def _add_model_flag(p: argparse.ArgumentParser, methods: bool = True) -> None:
                    "checkpoints/generator.weights.h5 if a training run left one, else srgan)")
     if not methods:
         return
-    from srgan.inference.zssr import ZSSRConfig
-
     p.add_argument("--method", choices=("model", "zssr"), default="model",
                    help="model: the trained generator --model names; zssr: zero-shot SR, a "
                    "small network trained on each input image itself (no --model)")
@@ -164,11 +162,7 @@ def _add_model_flag(p: argparse.ArgumentParser, methods: bool = True) -> None:
 
 
 def predict_parser() -> argparse.ArgumentParser:
-    """The flags of ``predict.py``: ``--model`` and :class:`PredictOptions`'s fields.
-
-    Imports TensorFlow (the options live beside the code that uses them)."""
-    from srgan.inference.predict import PredictOptions
-
+    """The flags of ``predict.py``: ``--model`` and :class:`PredictOptions`'s fields."""
     p = argparse.ArgumentParser(
         prog="predict.py", description="Super-resolve images with a trained generator. "
         "With no --input: the built-in sample faces, degraded as in training, with "
@@ -201,7 +195,7 @@ def _load_model(args: argparse.Namespace):
         ValueError: flags that do not go together.
     """
     if args.method == "zssr":
-        from srgan.inference.zssr import ZSSRConfig, zssr_generator
+        from srgan.inference.zssr import zssr_generator
 
         if args.model is not None or getattr(args, "tile", None) is not None:
             raise ValueError("--method zssr trains on each whole image: it takes no --model "
@@ -229,12 +223,12 @@ def _load_generator(model: Optional[str]):
 
 def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``predict.py``; exits 1 if any input failed, 2 on a usage error."""
+    args = predict_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan.inference import predict
 
-    args = predict_parser().parse_args(argv)
     try:
-        options = _from_args(predict.PredictOptions, args)
+        options = _from_args(PredictOptions, args)
         generator = _load_model(args)
         if options.input is None:
             from srgan.evaluation.samples import predict_samples
@@ -247,11 +241,7 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
 
 def evaluate_parser() -> argparse.ArgumentParser:
     """The flags of ``evaluate.py``: ``--model`` and :class:`EvaluateOptions`'s fields
-    (``--out`` still works, deprecated, for ``-o/--output``).
-
-    Imports TensorFlow (the options live beside the code that uses them)."""
-    from srgan.evaluation.evaluate import EvaluateOptions
-
+    (``--out`` still works, deprecated, for ``-o/--output``)."""
     p = argparse.ArgumentParser(
         prog="evaluate.py", description="PSNR/SSIM (RGB and Y) and LPIPS of a trained "
         "generator against nearest, bilinear and bicubic upscaling, on every image of a "
@@ -264,13 +254,13 @@ def evaluate_parser() -> argparse.ArgumentParser:
 
 def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``evaluate.py``; exits 1 if any image failed, 2 on a usage error."""
+    args = evaluate_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan.evaluation import evaluate
     from srgan.models.vgg import BackboneUnavailable
 
-    args = evaluate_parser().parse_args(argv)
     try:
-        options = _from_args(evaluate.EvaluateOptions, args)
+        options = _from_args(EvaluateOptions, args)
         return evaluate.run(_load_model(args), options)
     except (BackboneUnavailable, FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
@@ -278,8 +268,6 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
 
 def export_parser() -> argparse.ArgumentParser:
     """The flags of ``export.py``: ``--model`` and :class:`ExportOptions`'s fields."""
-    from srgan.inference.export import ExportOptions
-
     p = argparse.ArgumentParser(
         prog="export.py", description="Export a trained generator as a TensorFlow "
         "SavedModel or ONNX model (any image size), or a TFLite model (fixed tile size; "
@@ -291,12 +279,12 @@ def export_parser() -> argparse.ArgumentParser:
 
 def export_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``export.py``; exits 2 on a usage error."""
+    args = export_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan.inference import export
 
-    args = export_parser().parse_args(argv)
     try:
-        options = _from_args(export.ExportOptions, args)
+        options = _from_args(ExportOptions, args)
         generator = _load_generator(args.model)
         name = generator.path.name.removesuffix(".weights.h5")
         print(f"wrote {export.export(generator, name, options)}")
@@ -307,14 +295,14 @@ def export_main(argv: Optional[Sequence[str]] = None) -> int:
 
 def app_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``app.py``: serve the web page until Ctrl-C."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from srgan.web.server import WebOptions, serve
-
     p = argparse.ArgumentParser(prog="app.py", description="A local web page: upload an "
                                 "image, upscale it with SRGAN, SRResNet, ZSSR or bicubic, "
                                 "compare with bicubic and download the result.")
     _add_dataclass_flags(p, WebOptions)
     options = _from_args(WebOptions, p.parse_args(argv))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from srgan.web.server import serve
+
     try:
         serve(options)
     except (OSError, OverflowError) as e:  # the port taken or out of range, a bad address

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srgan.inference.options import PredictOptions
 from srgan.inference.photos import predict_folder
+from srgan.options import PredictOptions
 
 ICC = b"not really a profile, but Pillow carries the bytes as they are"
 

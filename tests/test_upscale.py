@@ -15,10 +15,10 @@ import pytest
 
 from srgan.config import ModelConfig
 from srgan.inference.backends import KerasRunner
-from srgan.inference.options import PredictOptions
 from srgan.inference.upscale import upscale, upscale_stack
 from srgan.models.generators import build_generator
 from srgan.models.layers import PixelShuffle
+from srgan.options import PredictOptions
 
 KERNEL_GAIN = 1.5
 

@@ -7,8 +7,8 @@ import subprocess
 import imageio_ffmpeg
 import pytest
 
-from srgan.inference.options import PredictOptions
 from srgan.inference.predict import run
+from srgan.options import PredictOptions
 
 
 @pytest.fixture(scope="module")

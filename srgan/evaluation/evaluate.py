@@ -24,49 +24,23 @@ How ``evaluate.py`` (and the validation during training) scores an image:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from srgan import files
-from srgan.config import DEGRADATIONS, KEEP_BEST, DataConfig, flag
 from srgan.data import transforms
 from srgan.evaluation import figures, metrics, report
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
 from srgan.models.weights import Generator
+from srgan.options import EvaluateOptions
 from srgan.pixels import to_unit_range
 
 METHODS = INTERPOLATIONS + ("sr",)
 METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "lpips")
 # How "SR beats bicubic" is measured for ranking: metric, and +1 when higher is better.
 GAIN = {"psnr": ("psnr_y", 1.0), "lpips": ("lpips", -1.0)}
-
-
-@dataclass(frozen=True)
-class EvaluateOptions:
-    """Which images are scored and how, and where the reports go."""
-
-    data: str = flag(help="folder of HR images, searched recursively")
-    output: str = flag("results/eval", flags=("-o", "--output"), help="output folder")
-    full_image: bool = flag(False, help="keep whole images (cropped to a multiple of the "
-                            "scale) instead of preparing faces as in training")
-    hr_size: Optional[int] = flag(None, help="HR side without --full-image (default: the "
-                                  "generator's training size)")
-    rank_by: str = flag("lpips", choices=KEEP_BEST, help="what orders the contact sheet: "
-                        "SR's gain over bicubic in this metric")
-    sheet_rows: int = flag(3, help="best and worst images each on the contact sheet")
-    srcnn: bool = flag(True, help="score the shipped SRCNN baseline as a row too (x4; when "
-                       "its weights are present and it is not the model evaluated)")
-    tile: Optional[int] = flag(None, help="run the generator on LR tiles of this size "
-                               "(bounds memory)")
-    max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
-    degradation: str = flag("bicubic", choices=DEGRADATIONS, help="how LR is made from "
-                            "HR: antialiased bicubic, or Real-ESRGAN's random blur, resize, "
-                            "noise and JPEG (real-world photos; fixed by --seed)")
-    seed: int = flag(0, help="with --degradation realesrgan: image i of the sorted list is "
-                     "degraded with seed (SEED, i)")
 
 
 def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,

@@ -18,9 +18,9 @@ from srgan.data import pipeline, transforms
 from srgan.evaluation import metrics
 from srgan.evaluation.figures import triptych_png
 from srgan.inference.backends import make_runner
-from srgan.inference.options import PredictOptions, upscale_kwargs
-from srgan.inference.upscale import interpolate, upscale
+from srgan.inference.upscale import interpolate, upscale, upscale_kwargs
 from srgan.models.weights import Generator
+from srgan.options import PredictOptions
 
 
 def quality(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:

@@ -27,8 +27,6 @@ import tensorflow as tf
 from srgan.inference import tiling
 from srgan.pixels import to_uint8, to_unit_range
 
-BACKENDS = ("keras", "keras-xla", "onnx", "tflite", "tflite-float16", "tflite-int8")
-
 
 @runtime_checkable
 class Runner(Protocol):
@@ -169,7 +167,7 @@ def as_runner(generator) -> Runner:
 
 
 def make_runner(generator, backend: str, window: int = 64) -> Runner:
-    """The runner ``backend`` (one of :data:`BACKENDS`) names for ``generator``, a
+    """The runner ``backend`` (one of :data:`srgan.options.BACKENDS`) names for ``generator``, a
     :class:`srgan.models.weights.Generator`. ONNX and TFLite are converted here; TFLite for
     LR tiles of ``window`` pixels, with float32 weights unless the name says otherwise. A
     generator whose model is already a :class:`Runner` (ZSSR) runs as it is."""

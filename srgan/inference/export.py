@@ -27,36 +27,16 @@ import os
 import re
 import secrets
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from srgan.config import ModelConfig, flag
+from srgan.config import ModelConfig
 from srgan.models.generators import build_generator, copy_weights
 from srgan.models.layers import export_graph
+from srgan.options import PRECISIONS, ExportOptions
 from srgan.pixels import to_uint8, to_unit_range
-
-FORMATS = ("savedmodel", "tflite", "onnx")
-PRECISIONS = ("float32", "float16", "int8")
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    """What ``export.py`` writes."""
-
-    format: str = flag("tflite", choices=FORMATS, help="savedmodel or onnx (any size), or "
-                       "tflite (fixed --window)")
-    precision: str = flag("float32", choices=PRECISIONS, help="TFLite weights: float32, "
-                          "float16, or int8 (dynamic-range quantisation)")
-    window: int = flag(64, help="TFLite input side in LR pixels (predict tiles to it)")
-    output: str = flag("exported", flags=("-o", "--output"), help="output folder")
-
-    def __post_init__(self):
-        if self.window < 1:
-            raise ValueError(f"window must be positive, got {self.window}")
-
 
 def _uint8_model(model, config: ModelConfig) -> tf.types.experimental.PolymorphicFunction:
     """A copy of ``model`` as a ``tf.function`` uint8 -> uint8, its block convolutions'

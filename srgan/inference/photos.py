@@ -20,9 +20,9 @@ from tqdm import tqdm
 
 from srgan import files
 from srgan.inference.backends import make_runner
-from srgan.inference.options import PredictOptions, upscale_kwargs
-from srgan.inference.upscale import upscale_stack
+from srgan.inference.upscale import upscale_kwargs, upscale_stack
 from srgan.models.weights import Generator
+from srgan.options import PredictOptions
 
 # What --ext auto writes for each input extension.
 _AUTO_EXT = {".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp"}

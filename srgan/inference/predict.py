@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from srgan.inference.options import VIDEO_EXTENSIONS, PredictOptions
 from srgan.inference.photos import predict_folder
 from srgan.models.weights import Generator
+from srgan.options import VIDEO_EXTENSIONS, PredictOptions
 
 __all__ = ["PredictOptions", "predict_folder", "run"]
 

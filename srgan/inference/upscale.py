@@ -33,9 +33,9 @@ import numpy as np
 import tensorflow as tf
 
 from srgan.inference import backends, tiling
+from srgan.options import ALPHA_UPSAMPLERS, PredictOptions
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
-ALPHA_UPSAMPLERS = ("bicubic", "model")
 # ITU-R BT.601 luma, full range: what a gray image keeps of the colour model's output.
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -255,3 +255,10 @@ def upscale(generator, image: np.ndarray, scale: int, tile: Optional[int] = None
     image = np.asarray(image)
     return upscale_stack(generator, image[None], scale, tile, tile_pad, batch, blend,
                          pre_pad, max_memory, alpha)[0]
+
+
+def upscale_kwargs(options: PredictOptions) -> dict:
+    """The :func:`upscale` arguments that ``options`` sets."""
+    budget = options.max_memory << 20 if options.max_memory else tiling.default_max_memory()
+    return dict(tile=options.tile, tile_pad=options.tile_pad, batch=options.batch_size,
+                pre_pad=options.pre_pad, max_memory=budget, alpha=options.alpha_upsampler)

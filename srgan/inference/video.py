@@ -16,10 +16,10 @@ from tqdm import tqdm
 
 from srgan import files
 from srgan.inference.backends import make_runner
-from srgan.inference.options import PredictOptions, upscale_kwargs
 from srgan.inference.photos import resize
-from srgan.inference.upscale import upscale_stack
+from srgan.inference.upscale import upscale_kwargs, upscale_stack
 from srgan.models.weights import Generator
+from srgan.options import PredictOptions
 
 # x264's constant-quality setting: 18 is visually lossless for most content.
 _CRF = "18"

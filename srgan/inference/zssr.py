@@ -25,7 +25,7 @@ and evaluate commands run it like a generator (:func:`zssr_generator`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -33,39 +33,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srgan.config import SCALES, ModelConfig, flag
+from srgan.config import ModelConfig
 from srgan.models.weights import Generator
 from srgan.models.zssr import build_zssr_net
+from srgan.options import ZSSRConfig
 from srgan.pixels import to_uint8, to_unit_range
 
 # progress(done, total, note): steps and inference passes done of all stages' total.
 Progress = Callable[[int, int, str], None]
 DOWNSCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
-
-
-@dataclass(frozen=True)
-class ZSSRConfig:
-    """How ZSSR trains on each image. The defaults run a x4 upscale of a 256x256 image in a
-    few minutes on 2 CPU cores; ``--zssr-steps 2000`` is a longer, better run."""
-
-    scale: int = flag(4, choices=SCALES, help="ZSSR's upscaling factor, reached in x2 stages")
-    steps: int = flag(300, flags=("--zssr-steps",), help="most training steps per x2 stage "
-                      "(fewer when the learning rate has been cut lr_cuts times)")
-    crop: int = flag(48, flags=("--zssr-crop",), help="side of the HR training crops")
-    batch: int = flag(4, flags=("--zssr-batch",), help="training crops per step")
-    lr: float = flag(1e-3, flags=("--zssr-lr",), help="first Adam learning rate")
-    noise: float = flag(0.0125, flags=("--zssr-noise",), help="std of the Gaussian noise "
-                        "added to the LR training inputs, as a fraction of the 0..255 range")
-    check_every: int = flag(25, flags=("--zssr-check-every",), help="steps between "
-                            "reconstruction-error checks")
-    patience: int = flag(3, flags=("--zssr-patience",), help="checks without a 1%% "
-                         "improvement before the learning rate is cut x0.1")
-    lr_cuts: int = flag(2, flags=("--zssr-lr-cuts",), help="learning-rate cuts after which "
-                        "a stage ends")
-    back_projection: int = flag(10, flags=("--zssr-back-projection",), help="iterative "
-                                "back-projection rounds after each stage")
-    seed: int = flag(0, flags=("--zssr-seed",), help="seed of crops, augmentation, noise "
-                     "and initialisation")
 
 
 def dihedral(x: tf.Tensor, k: int, inverse: bool = False) -> tf.Tensor:

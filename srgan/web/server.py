@@ -19,14 +19,12 @@ from __future__ import annotations
 import functools
 import socket
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from srgan import files
-from srgan.config import DataConfig, flag
-from srgan.inference.zssr import ZSSRConfig
+from srgan.options import PredictOptions, WebOptions, ZSSRConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
 # method -> (label, scales it offers)
@@ -35,24 +33,9 @@ METHODS = {"srgan": ("SRGAN", (4,)), "srresnet": ("SRResNet", (4,)),
            "bicubic": ("bicubic", (2, 4, 8))}
 
 
-@dataclass(frozen=True)
-class WebOptions:
-    """Where the page is served and what it accepts."""
-
-    host: str = flag("127.0.0.1", help="address to listen on (0.0.0.0: every interface; "
-                     "the page has no login)")
-    port: int = flag(7860, help="port to listen on (0: any free port)")
-    max_upload_mb: float = flag(20.0, help="largest upload accepted, in MB")
-    max_pixels: int = flag(4_000_000, help="refuse images with more pixels than this, "
-                           "before decoding")
-    keep_results: int = flag(20, help="finished jobs whose images are kept for download")
-    zssr_steps: int = flag(ZSSRConfig.steps, help="ZSSR's most training steps per x2 stage")
-
-
 def _work(method: str, scale: int, options: WebOptions):
     """``work(image, progress) -> uint8 SR image`` for one request (see jobs.Work)."""
-    from srgan.inference.options import PredictOptions, upscale_kwargs
-    from srgan.inference.upscale import interpolate, upscale
+    from srgan.inference.upscale import interpolate, upscale, upscale_kwargs
     from srgan.inference.zssr import zssr_generator
 
     if method == "bicubic":
