@@ -55,7 +55,7 @@ def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
     smallest = max(16, metrics.SSIM_WINDOW + 2 * scale)  # LPIPS's VGG; SSIM after the crop
     if min(h, w) < smallest:
         raise files.ImageError(path, f"{w}x{h} after cropping to multiples of {scale} is "
-                            f"too small to evaluate (needs {smallest} px a side)")
+                               f"too small to evaluate (needs {smallest} px a side)")
     return image[:h, :w]
 
 

@@ -51,8 +51,8 @@ def predict_samples(generator: Generator, options: PredictOptions) -> int:
             interpolate(lr, scale), hr, scale)
         print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}")
         files.atomic_save_image(files.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr,
-                             png_compression=options.png_compression)
+                                png_compression=options.png_compression)
         files.atomic_write_bytes(files.safe_output_path(out_dir, f"{path.stem}_triptych.png"),
-                              triptych_png(lr, sr, hr, f"{path.name}: x{scale}"))
+                                 triptych_png(lr, sr, hr, f"{path.name}: x{scale}"))
     print(f"wrote SR images and triptychs to {out_dir}")
     return 0

@@ -38,6 +38,7 @@ from srgan.models.layers import export_graph
 from srgan.options import PRECISIONS, ExportOptions
 from srgan.pixels import to_uint8, to_unit_range
 
+
 def _uint8_model(model, config: ModelConfig) -> tf.types.experimental.PolymorphicFunction:
     """A copy of ``model`` as a ``tf.function`` uint8 -> uint8, its block convolutions'
     kernels frozen when it is traced (:func:`srgan.models.layers.export_graph`)."""
@@ -136,7 +137,7 @@ def export(generator, name: str, options: ExportOptions) -> Path:
                                files.safe_output_path(out_dir, name))
     if options.format == "onnx":
         return files.atomic_write_bytes(files.safe_output_path(out_dir, f"{name}.onnx"),
-                                     to_onnx(generator.model, generator.config))
+                                        to_onnx(generator.model, generator.config))
     data = to_tflite(generator.model, generator.config, options.window, options.precision)
     target = files.safe_output_path(out_dir, f"{name}_{options.precision}_{options.window}.tflite")
     return files.atomic_write_bytes(target, data)

@@ -60,7 +60,7 @@ def _save(job: _Job, sr: np.ndarray, scale: int, options: PredictOptions) -> np.
     factor = options.outscale or scale
     sr = resize(sr, (max(1, round(w * factor)), max(1, round(h * factor))))
     files.atomic_save_image(job.target, sr, options.jpeg_quality, job.metadata,
-                         options.png_compression)
+                            options.png_compression)
     return sr
 
 

@@ -69,13 +69,13 @@ def read_upload(upload, folder: Path, options: WebOptions) -> np.ndarray:
     name = upload.filename or "upload"
     if upload.mimetype not in files.IMAGE_CONTENT_TYPES:
         raise files.ImageError(name, f"content type {upload.mimetype or 'none'} is not an "
-                            f"image type this page takes (JPEG, PNG, BMP, WebP)")
+                               f"image type this page takes (JPEG, PNG, BMP, WebP)")
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=True) as tmp:
         upload.save(tmp)
         tmp.flush()
         try:
             return files.read_image(tmp.name, max_pixels=options.max_pixels, keep_alpha=True,
-                                 max_bytes=int(options.max_upload_mb * 1e6))
+                                    max_bytes=int(options.max_upload_mb * 1e6))
         except files.ImageError as e:
             raise files.ImageError(name, e.reason) from None
 
