@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import tempfile
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 from benchmarks import perf, workloads
 from srgan.config import DEGRADATIONS
 from srgan.inference.upscale import receptive_radius
-from srgan.models.layers import stock_convs
+from srgan.models.layers import with_conv_mode
 from srgan.training import distribute
 
 
@@ -102,8 +101,7 @@ def backends(report, args, sizes) -> None:
         report(f"backends {side}->{side * sizes.scale}, {label} (x Keras float32): " + " | ".join(
             f"{name} {value:.3f} ({value / rate['keras']:.2f}x)" for name, value in rate.items()))
         if matmul_time is not None:
-            with stock_convs():
-                flops = workloads.inference_flops(generator, side)
+            flops = workloads.inference_flops(with_conv_mode(generator, "stock"), side)
             achieved = flops * rate["keras"] / 1e9
             matmul_rate = matmul_flops / matmul_time / 1e9
             report(f"  exact float32 ceiling: {flops / 1e9:.3g} GFLOP per image as plain "
@@ -177,10 +175,10 @@ def ablation(report, args, sizes, batch: int) -> None:
                "nearest with stock Conv2D (original Keras SRGAN design)": ("nearest", sizes, True)}
     cases = {}
     for name, (variant, case_sizes, stock) in choices.items():
-        with stock_convs() if stock else contextlib.nullcontext():  # at trace time
-            model, optimizers = workloads.build_srgan(case_sizes, variant)
-            cases[name] = workloads.train_step(model, optimizers, "gan", case_sizes, batch,
-                                               args.jit)[0]
+        model, optimizers = workloads.build_srgan(case_sizes, variant,
+                                                  conv_mode="stock" if stock else "fast")
+        cases[name] = workloads.train_step(model, optimizers, "gan", case_sizes, batch,
+                                           args.jit)[0]
     times = perf.interleaved_times(cases, args.steps)
     shipped = times["as shipped"]
     report(f"what each choice gains, GAN step batch {batch}: images/s (as shipped / this)")

@@ -24,6 +24,7 @@ from srgan.data import pipeline
 from srgan.inference.upscale import receptive_radius, upscale
 from srgan.models.discriminator import build_discriminator
 from srgan.models.generators import build_generator
+from srgan.models.layers import with_conv_mode
 from srgan.models.vgg import build_vgg19
 from srgan.training import distribute, losses
 from srgan.training.gan import SRGAN
@@ -74,14 +75,20 @@ def model_config(sizes: Sizes, variant: str) -> ModelConfig:
     return ModelConfig(scale=sizes.scale, upsample=variant, **sizes.model)
 
 
-def build_srgan(sizes: Sizes, variant: str, policy: str = "float32") -> tuple[SRGAN, tuple]:
+def build_srgan(sizes: Sizes, variant: str, policy: str = "float32",
+                conv_mode: str = "fast") -> tuple[SRGAN, tuple]:
     """An uncompiled :class:`SRGAN` and its built ``(g_optimizer, d_optimizer)``, under
-    dtype ``policy``."""
+    dtype ``policy``, its networks' fast convolutions in ``conv_mode``
+    (:data:`srgan.models.layers.CONV_MODES`)."""
     cfg = model_config(sizes, variant)
     with distribute.dtype_policy(policy):
         generator = build_generator(cfg)
         discriminator = build_discriminator(cfg, sizes.hr_size)
         extractor = build_vgg19([sizes.vgg_layer], weights=None)
+        if conv_mode != "fast":
+            generator, discriminator, extractor = (
+                with_conv_mode(model, conv_mode) for model in (generator, discriminator,
+                                                               extractor))
     perceptual = losses.Perceptual(extractor, "vgg19-random", (sizes.vgg_layer,), (1.0,),
                                    losses.VGG19_FEATURE_SCALE)
     optimizers = (distribute.make_adam(1e-4, 0.9, "g_adam", policy),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srgan.models.layers import (BlockConv2D, FastConv2D, block_tap_index, stock_convs,
+from srgan.models.layers import (BlockConv2D, FastConv2D, block_tap_index, with_conv_mode,
                                  with_fast_convs)
 
 
@@ -95,13 +95,34 @@ def _grad_graph_ops(layer, shape):
     return {op.type for op in grad.get_concrete_function(x).graph.get_operations()}
 
 
-@pytest.mark.parametrize("make", [lambda: FastConv2D(4, 3, padding="same"),
-                                  lambda: BlockConv2D(3, 5, block=2)])
-def test_stock_convs_traces_keras_own_conv(make):
+@pytest.mark.parametrize("make", [lambda **k: FastConv2D(4, 3, padding="same", **k),
+                                  lambda **k: BlockConv2D(3, 5, block=2, **k)])
+def test_stock_conv_mode_traces_keras_own_conv(make):
     fast_ops = _grad_graph_ops(make(), (1, 8, 8, 4))
-    with stock_convs():
-        stock_ops = _grad_graph_ops(make(), (1, 8, 8, 4))
+    stock_ops = _grad_graph_ops(make(conv_mode="stock"), (1, 8, 8, 4))
     assert "Conv2DBackpropInput" not in fast_ops and "Conv2DBackpropInput" in stock_ops
     assert "SpaceToDepth" not in stock_ops
-    fast_ops = _grad_graph_ops(make(), (1, 8, 8, 4))  # the switch is off again
-    assert "Conv2DBackpropInput" not in fast_ops
+    with pytest.raises(ValueError, match="conv_mode must be one of"):
+        make(conv_mode="fastest")
+
+
+def _conv_layers(layer):
+    """``layer``'s FastConv2D and BlockConv2D layers, in nested models and wrappers too."""
+    if isinstance(layer, (FastConv2D, BlockConv2D)):
+        return [layer]
+    inner = getattr(layer, "layers", None) or ([layer.layer] if hasattr(layer, "layer") else [])
+    return [conv for sub in inner for conv in _conv_layers(sub)]
+
+
+def test_with_conv_mode_copies_a_model_with_every_fast_conv_in_that_mode():
+    inner_in = keras.Input((None, None, 4))
+    inner = keras.Model(inner_in, BlockConv2D(4, 5, block=2, name="block")(inner_in))
+    x = keras.Input((None, None, 3))
+    y = FastConv2D(4, 3, padding="same", name="fast")(x)
+    y = keras.layers.SpectralNormalization(FastConv2D(4, 3, padding="same"), name="sn")(y)
+    model = keras.Model(x, inner(y))
+    copy = with_conv_mode(model, "export")
+    assert [c.conv_mode for c in _conv_layers(copy)] == ["export"] * 3
+    assert [c.conv_mode for c in _conv_layers(model)] == ["fast"] * 3
+    image = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(copy(image), model(image), rtol=1e-5, atol=1e-6)

@@ -34,21 +34,22 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 from srgan.config import ModelConfig
 from srgan.models.generators import build_generator, copy_weights
-from srgan.models.layers import export_graph
+from srgan.models.layers import with_conv_mode
 from srgan.options import PRECISIONS, ExportOptions
 from srgan.pixels import to_uint8, to_unit_range
 
 
 def _uint8_model(model, config: ModelConfig) -> tf.types.experimental.PolymorphicFunction:
-    """A copy of ``model`` as a ``tf.function`` uint8 -> uint8, its block convolutions'
-    kernels frozen when it is traced (:func:`srgan.models.layers.export_graph`)."""
+    """A copy of ``model`` as a ``tf.function`` uint8 -> uint8, built with ``conv_mode``
+    ``export`` (:data:`srgan.models.layers.CONV_MODES`): built-in ops only, its block
+    convolutions' kernels frozen when it is traced."""
     copy = build_generator(config)
     copy_weights(model, copy)
+    copy = with_conv_mode(copy, "export")
 
     @tf.function
     def run(lr):
-        with export_graph():
-            return to_uint8(copy(to_unit_range(lr), training=False))
+        return to_uint8(copy(to_unit_range(lr), training=False))
 
     return run
 
@@ -63,7 +64,8 @@ def uint8_function(model, config: ModelConfig, shape) -> tf.types.experimental.C
         config: its architecture.
         shape: ``(B, h, w, 3)`` input shape; ``None`` entries stay dynamic.
     """
-    return convert_variables_to_constants_v2(_uint8_model(model, config).get_concrete_function(
+    run = _uint8_model(model, config)  # holds the copy, whose variables the graph reads
+    return convert_variables_to_constants_v2(run.get_concrete_function(
         tf.TensorSpec(shape, tf.uint8, name="lr")))
 
 

@@ -21,7 +21,6 @@ channels: 1.78x the multiply-adds, but shapes the CPU kernels run several times 
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import keras
@@ -49,42 +48,20 @@ def block_tap_index(kernel_size: int, block: int) -> np.ndarray:
     return block * m + q - p + r + pad
 
 
-_STOCK = False  # set by stock_convs()
-_EXPORT = False  # set by export_graph()
+# How FastConv2D and BlockConv2D compute their convolution, their ``conv_mode``:
+# fast: the CPU-fast paths below (training); stock: as Keras's own Conv2D, TensorFlow's
+# stock kernels, the baseline ``python -m benchmarks.bench`` measures these layers against;
+# export: an inference graph of built-in ops only (srgan.inference.export): BlockConv2D
+# takes its block kernel as a constant, rearranged once from the weights it holds when
+# traced (TFLite lacks the 8-D transpose that rebuilds it), and neither layer wraps its
+# convolution in a custom gradient (a SavedModel cannot hold one).
+CONV_MODES = ("fast", "stock", "export")
 
 
-@contextlib.contextmanager
-def stock_convs():
-    """Inside this block, :class:`FastConv2D` and :class:`BlockConv2D` trace as Keras's own
-    ``Conv2D``: same weights, same outputs, TensorFlow's stock kernels.
-
-    It acts when a layer is first called or a ``tf.function`` is traced, not later. It is
-    the baseline ``python -m benchmarks.bench`` measures these layers against.
-    """
-    global _STOCK
-    previous, _STOCK = _STOCK, True
-    try:
-        yield
-    finally:
-        _STOCK = previous
-
-
-@contextlib.contextmanager
-def export_graph():
-    """Inside this block the layers here trace an inference graph of built-in ops only.
-
-    :class:`BlockConv2D` takes its block kernel as a constant, rearranged once from the
-    weights it holds at that moment (TFLite lacks the 8-D transpose that rebuilds it), and
-    neither layer wraps its convolution in a custom gradient (a SavedModel cannot hold
-    one). For :mod:`srgan.inference.export`. Like :func:`stock_convs`, it acts when a
-    ``tf.function`` is traced.
-    """
-    global _EXPORT
-    previous, _EXPORT = _EXPORT, True
-    try:
-        yield
-    finally:
-        _EXPORT = previous
+def _checked_conv_mode(conv_mode: str) -> str:
+    if conv_mode not in CONV_MODES:
+        raise ValueError(f"conv_mode must be one of {CONV_MODES}, got {conv_mode!r}")
+    return conv_mode
 
 
 def _same_conv_with_fast_input_grad(x, kernel):
@@ -118,17 +95,29 @@ def _same_conv_with_fast_input_grad(x, kernel):
 class FastConv2D(layers.Conv2D):
     """``Conv2D`` whose stride-1 ``same`` case has a faster backward pass on CPU.
 
-    Same weights, config and outputs as ``Conv2D``; gradients equal to float rounding.
-    Other strides, paddings or dilations run as a plain ``Conv2D``.
+    Same weights and outputs as ``Conv2D``; gradients equal to float rounding. Other
+    strides, paddings or dilations run as a plain ``Conv2D``.
+
+    Args:
+        *args, **kwargs: as ``Conv2D``.
+        conv_mode: one of :data:`CONV_MODES`; ``stock`` and ``export`` run a plain
+            ``Conv2D``.
     """
 
+    def __init__(self, *args, conv_mode: str = "fast", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conv_mode = _checked_conv_mode(conv_mode)
+
     def convolution_op(self, inputs, kernel):
-        if (not _STOCK and not _EXPORT and self.strides == (1, 1)
+        if (self.conv_mode == "fast" and self.strides == (1, 1)
                 and self.dilation_rate == (1, 1) and self.groups == 1 and self.padding == "same"
                 and self.kernel_size[0] % 2 and self.kernel_size[1] % 2
                 and self.data_format == "channels_last"):
             return _same_conv_with_fast_input_grad(inputs, kernel)
         return super().convolution_op(inputs, kernel)
+
+    def get_config(self):
+        return {**super().get_config(), "conv_mode": self.conv_mode}
 
 
 def with_fast_convs(model: keras.Model) -> keras.Model:
@@ -159,10 +148,13 @@ class BlockConv2D(layers.Conv2D):
         filters: output channels.
         kernel_size: odd square kernel side.
         block: block side ``b``; 1 runs a plain convolution.
+        conv_mode: one of :data:`CONV_MODES`; ``stock`` runs a plain convolution,
+            ``export`` the block convolution with a constant block kernel.
         **kwargs: passed on to ``Conv2D`` (``activation``, ``dtype``, ``name``, ...).
     """
 
-    def __init__(self, filters: int, kernel_size: int, block: int = 1, **kwargs):
+    def __init__(self, filters: int, kernel_size: int, block: int = 1,
+                 conv_mode: str = "fast", **kwargs):
         kwargs.pop("padding", None)
         super().__init__(filters, kernel_size, padding="same", **kwargs)
         if self.kernel_size[0] != self.kernel_size[1] or self.kernel_size[0] % 2 == 0:
@@ -172,6 +164,7 @@ class BlockConv2D(layers.Conv2D):
         if block < 1:
             raise ValueError(f"block must be >= 1, got {block}")
         self.block = block
+        self.conv_mode = _checked_conv_mode(conv_mode)
 
     def block_kernel(self, kernel):
         """``(k, k, C, F)`` kernel -> ``(2M+1, 2M+1, b*b*C, b*b*F)`` block kernel."""
@@ -186,10 +179,10 @@ class BlockConv2D(layers.Conv2D):
         return ops.reshape(full, (taps, taps, b * b * cin, b * b * cout))
 
     def convolution_op(self, inputs, kernel):
-        if self.block == 1 or _STOCK:
+        if self.block == 1 or self.conv_mode == "stock":
             return super().convolution_op(inputs, kernel)
         blocks = ops.space_to_depth(inputs, self.block)
-        if _EXPORT:
+        if self.conv_mode == "export":
             with tf.init_scope():  # eager, even while a tf.function is being traced
                 value = self.block_kernel(ops.convert_to_tensor(self.kernel)).numpy()
             out = tf.nn.conv2d(blocks, tf.constant(value, blocks.dtype), 1, "SAME")
@@ -200,7 +193,31 @@ class BlockConv2D(layers.Conv2D):
     def get_config(self):
         config = super().get_config()
         config.pop("padding", None)
-        return {**config, "block": self.block}
+        return {**config, "block": self.block, "conv_mode": self.conv_mode}
+
+
+def with_conv_mode(model: keras.Model, conv_mode: str) -> keras.Model:
+    """A copy of functional ``model`` whose :class:`FastConv2D` and :class:`BlockConv2D`
+    layers (in nested models and wrappers such as ``SpectralNormalization`` too) run in
+    ``conv_mode`` (:data:`CONV_MODES`); same layer names, weights and outputs.
+    """
+    _checked_conv_mode(conv_mode)
+    ours = (FastConv2D, BlockConv2D)
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, ours):
+            config = {**config, "conv_mode": conv_mode}
+        elif isinstance(layer, layers.Wrapper) and isinstance(layer.layer, ours):
+            inner = config["layer"]
+            config = {**config, "layer": {**inner, "config": {**inner["config"],
+                                                              "conv_mode": conv_mode}}}
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights(model.get_weights())
+    copy.trainable = model.trainable
+    return copy
 
 
 def conv_layer(fast: bool):
