@@ -157,8 +157,13 @@ def build_server(app, listener: socket.socket,
     server = make_server(options.host, options.port, app, threaded=True,
                          fd=listener.fileno())
     note = "" if options.server == "werkzeug" else "waitress is not installed: "
-    return (f"{note}werkzeug's development server, a thread per connection",
-            server.serve_forever, server.server_close)
+
+    def close() -> None:
+        server.shutdown()  # returns at once when serve_forever has already stopped
+        server.server_close()
+
+    return f"{note}werkzeug's development server, a thread per connection", \
+        server.serve_forever, close
 
 
 def serve(options: WebOptions) -> None:
