@@ -39,9 +39,10 @@ def create_app(options: WebOptions, folder: Path, runner: str = RUNNER):
 
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = int(options.max_upload_mb * 1e6) + 64 * 1024
-    queue = JobQueue(options.queue_limits(), Worker(runner, options.worker_memory_mb))
-    app.extensions["jobs"] = queue
     folder = Path(folder)
+    queue = JobQueue(options.queue_limits(), Worker(runner, options.worker_memory_mb,
+                                                    str(folder / "worker-tmp")))
+    app.extensions["jobs"] = queue
 
     def fail(message: str, code: int = 400, **headers):
         return jsonify(error=message), code, headers

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import time
 from typing import Callable, Optional
 
@@ -51,10 +52,14 @@ class Worker:
             it returns a picklable dict, or raises with a one-line message.
         memory_limit_mb: kill the child when its resident memory passes this (Linux;
             None: no limit).
+        tmp: the child's temporary folder (``TMPDIR``; created), so that what it leaves
+            there when killed (TensorFlow's autograph files) goes with the server's
+            folder; None: the system's.
     """
 
-    def __init__(self, runner: str, memory_limit_mb: Optional[float] = None):
-        self.runner, self.memory_limit_mb = runner, memory_limit_mb
+    def __init__(self, runner: str, memory_limit_mb: Optional[float] = None,
+                 tmp: Optional[str] = None):
+        self.runner, self.memory_limit_mb, self.tmp = runner, memory_limit_mb, tmp
         self.starts = 0
         self.broken: Optional[str] = None  # why no job can run at all (the runner won't load)
         self._context = multiprocessing.get_context("spawn")
@@ -141,7 +146,7 @@ class Worker:
     def _start(self) -> None:
         parent, child = self._context.Pipe()
         self._process = self._context.Process(
-            target=child_main, args=(child, self.runner, os.getpid()),
+            target=child_main, args=(child, self.runner, os.getpid(), self.tmp),
             name="srgan-web-worker", daemon=True)
         self._process.start()
         child.close()
@@ -171,15 +176,18 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def child_main(conn, runner: str, parent: int) -> None:
+def child_main(conn, runner: str, parent: int, tmp: Optional[str] = None) -> None:
     """The child's loop: load ``runner``, then run each task received until the pipe
     closes. Sends ``("progress", fraction, note)`` at most every :data:`PROGRESS_EVERY_S`,
     then ``("done", result)`` or ``("error", one line)``; ``("broken", one line)`` and exit
-    if ``runner`` cannot be loaded."""
+    if ``runner`` cannot be loaded. ``tmp``: the temporary folder for all it writes."""
     for sig in (signal.SIGINT, signal.SIGHUP):  # the terminal's signals are the server's
         signal.signal(sig, signal.SIG_IGN)
     _die_with_parent(parent)
     try:
+        if tmp is not None:
+            os.makedirs(tmp, exist_ok=True)
+            os.environ["TMPDIR"] = tempfile.tempdir = tmp
         module, _, name = runner.partition(":")
         run = getattr(importlib.import_module(module), name)
     except Exception as e:
