@@ -15,6 +15,8 @@ def test_short_load_and_fault_run_passes():
     figures = web_load.run(plan)
     failed = [name for name, ok in figures["checks"].items() if not ok]
     assert not failed, figures
-    assert figures["uploads"]["flat x8: 413"]["count"] == 10
+    assert figures["uploads"]["empty queue: flat x8: 413"]["count"] == 10
+    assert [z["status"] for z in figures["zssr_2000"][:2]] == [413, 413]  # empty queue
+    assert "ZSSR trains on and runs over the whole image" in figures["zssr_2000"][1]["error"]
     assert figures["kill"]["error"].endswith("killed by SIGKILL (out of memory?)")
     assert figures["slow"]["reconnects"] == 0
