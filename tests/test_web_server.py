@@ -63,11 +63,12 @@ def serve_in_thread(app, options):
 
 
 def test_waitress_refuses_a_body_over_the_limit_from_its_length_in_json(tmp_path):
-    options = WebOptions(max_upload_mb=1)
+    options = WebOptions(max_upload_mb=1, threads=3, channel_timeout=7)
     app = create_app(options, tmp_path)
     name, port, close, thread = serve_in_thread(app, options)
     try:
-        assert name == "waitress, 8 threads"
+        assert name == "waitress, 3 threads"  # the default server when it is installed
+        assert close.__self__.adj.channel_timeout == 7
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             start = time.perf_counter()
             sock.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "

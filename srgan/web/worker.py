@@ -9,11 +9,12 @@ kernel's out-of-memory killer, a crash) is noticed the same way. Either way that
 with one line and the next job starts a new child: the server, its queue and the other
 jobs carry on.
 
-Why one long-lived child and not a process per job: starting one costs an interpreter,
-the TensorFlow import and a first trace of the model, about 20 s on two busy CPU cores
-against about 9 s for a whole SRGAN x4 of a 256x256 image once warm (the figures are in
-docs/reliability.md); a process per job would pay that on every job, the long-lived one
-only after a kill.
+Why one long-lived child and not a process per job: a new one costs an interpreter and
+the TensorFlow import before its first job, and loading and tracing a model on its first
+job of that model. Measured on two CPU cores shared with a training run
+(docs/reliability.md): a bicubic x4 of a 256x256 image took 11.7 s in a new worker and
+0.5 s in a warm one; SRGAN x4 of it 13.7 s the first time in a warm worker, 10.8 s after.
+A process per job would pay those 11 s on every job; the long-lived one only after a kill.
 """
 
 from __future__ import annotations
@@ -65,12 +66,7 @@ class Worker:
         self._context = multiprocessing.get_context("spawn")
         self._process = None
         self._conn = None
-
-    @property
-    def pid(self) -> Optional[int]:
-        """The child's process id while it is alive, else None."""
-        alive = self._process is not None and self._process.is_alive()
-        return self._process.pid if alive else None
+        self.pid: Optional[int] = None  # the child's, from its start until it is reaped
 
     def rss_mb(self) -> Optional[float]:
         """The child's resident memory in MiB (Linux), or None."""
@@ -100,9 +96,13 @@ class Worker:
         """
         if self.broken:
             raise JobFailed(self.broken)
-        if self.pid is None:
+        if self._process is None or self._process.exitcode is not None:
+            self.kill()  # reaps a child that died between jobs
             self._start()
-        self._conn.send(task)
+        try:
+            self._conn.send(task)
+        except OSError:
+            raise self._died() from None
         deadline = time.monotonic() + limit_s
         while True:
             try:
@@ -141,7 +141,7 @@ class Worker:
             self._process.kill()
             self._process.join(10)
             self._conn.close()
-        self._process = self._conn = None
+        self._process = self._conn = self.pid = None
 
     def _start(self) -> None:
         parent, child = self._context.Pipe()
@@ -150,7 +150,7 @@ class Worker:
             name="srgan-web-worker", daemon=True)
         self._process.start()
         child.close()
-        self._conn = parent
+        self._conn, self.pid = parent, self._process.pid
         self.starts += 1
 
     def _died(self) -> JobFailed:
