@@ -233,7 +233,7 @@ def costly_uploads(port: int, flat: int, record: Record, who: str):
 
     def sender(k):
         for _ in range(flat // 4 + (k < flat % 4)):
-            status, _, body, seconds = upload(port, f"127.0.0.{100 + k}", FLAT, "bicubic", 8)
+            status, _, _, seconds = upload(port, f"127.0.0.{100 + k}", FLAT, "bicubic", 8)
             record.uploads.append((f"{who}: flat x8", status, seconds))
             time.sleep(0.1)
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ pytest.importorskip("flask")
 from srgan.web import jobs as jobs_module  # noqa: E402
 from srgan.web.server import WebOptions, create_app  # noqa: E402
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def png_bytes(width=12, height=9, mode="RGB", noise=False) -> bytes:

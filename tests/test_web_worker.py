@@ -2,6 +2,7 @@
 and the files of a real job."""
 
 import io as bytes_io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,26 @@ def test_run_job_writes_png_level_1_and_bicubic_needs_one_file(tmp_path):
     level1 = bytes_io.BytesIO()
     Image.fromarray(pixels).save(level1, format="PNG", compress_level=1)
     assert written == level1.getvalue()
+
+
+def test_a_task_the_pipe_cannot_carry_fails_alone_and_the_queue_goes_on(tmp_path):
+    from srgan.web.jobs import JobQueue, QueueLimits
+
+    for n in range(2):  # each job deletes its upload when it ends
+        Image.new("RGB", (4, 3)).save(tmp_path / f"up{n}.png")
+    good = work.Task(upload=str(tmp_path / "up1.png"), folder=str(tmp_path), prefix="2",
+                     method="bicubic", scale=2, max_pixels=100)
+    bad = work.Task(**{**good.__dict__, "upload": str(tmp_path / "up0.png"),
+                       "zssr_steps": lambda: 3})  # a lambda does not pickle
+    queue = JobQueue(QueueLimits(), Worker("web_fakes:run"))
+    try:
+        ids = [queue.submit(queue.reserve("a", 1), f"{n}.png", task, 30, Path(task.upload))
+               for n, task in enumerate([bad, good])]
+        for _ in range(300):
+            if queue.status(ids[1])["state"] not in ("queued", "running"):
+                break
+            time.sleep(0.1)
+        assert queue.status(ids[0])["error"].startswith("0.png: the worker failed (")
+        assert queue.status(ids[1])["state"] == "done" and queue.alive()
+    finally:
+        queue.close()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from srgan.io import first_line
 from srgan.web.worker import Cancelled, JobFailed, Worker
 
 ACTIVE = ("queued", "running")
@@ -254,6 +255,10 @@ class JobQueue:
                 result, outcome = None, ("cancelled", str(e))
             except JobFailed as e:
                 result, outcome = None, ("error", f"{job.name}: {e}")
+            except Exception as e:  # the pipe itself failed: start afresh with the next job
+                self.worker.kill()
+                result, outcome = None, ("error", f"{job.name}: the worker failed "
+                                                  f"({first_line(e)})")
             with self._lock:
                 if result is not None:
                     job.files = {kind: Path(p) for kind, p in result["files"].items()}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from srgan import io
 from srgan.web import guards
 from srgan.web.jobs import Busy, JobQueue, Unavailable
 from srgan.web.options import METHODS, WebOptions
