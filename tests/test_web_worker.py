@@ -42,7 +42,7 @@ def test_the_worker_process_is_kept_for_the_next_job(worker):
 
 def test_memory_limit_kills_the_worker_and_the_next_job_gets_a_new_one(worker):
     w = worker("web_fakes:hog", memory_limit_mb=300)
-    with pytest.raises(JobFailed, match="more than the memory limit of 300 MB"):
+    with pytest.raises(JobFailed, match="more than the memory limit of 300 MiB"):
         w.run({}, lambda *a: None, never, 60)
     assert w.pid is None
     w.runner = "web_fakes:echo"

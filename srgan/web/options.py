@@ -48,7 +48,7 @@ class WebOptions:
     abandon_after: float = flag(60.0, help="cancel a queued or running job nobody has "
                                 "asked about for this many seconds (its page was closed)")
     worker_memory_mb: float = flag(4096.0, help="stop a job whose worker process uses "
-                                   "more memory than this, in MB (Linux)")
+                                   "more resident memory than this, in MiB (Linux)")
     keep_results: int = flag(20, help="finished jobs whose images are kept for download")
     results_mb: float = flag(1000.0, help="MB of result images kept; the oldest go first")
     result_ttl: float = flag(30.0, help="minutes a finished job's images are kept")

@@ -133,7 +133,7 @@ class Worker:
             if self.memory_limit_mb and rss and rss > self.memory_limit_mb:
                 self.kill()
                 raise JobFailed(f"stopped: it needed more than the memory limit of "
-                                f"{self.memory_limit_mb:g} MB")
+                                f"{self.memory_limit_mb:g} MiB")
 
     def kill(self) -> None:
         """SIGKILL the child (if any) and wait for it; the next job starts a new one."""
