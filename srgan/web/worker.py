@@ -12,8 +12,8 @@ jobs carry on.
 Why one long-lived child and not a process per job: a new one costs an interpreter and
 the TensorFlow import before its first job, and loading and tracing a model on its first
 job of that model. Measured on two CPU cores shared with a training run
-(docs/reliability.md): a bicubic x4 of a 256x256 image took 11.7 s in a new worker and
-0.5 s in a warm one; SRGAN x4 of it 13.7 s the first time in a warm worker, 10.8 s after.
+(docs/reliability.md): a bicubic x4 of a 256x256 image took 11.8 s in a new worker and
+0.5 s in a warm one; SRGAN x4 of it 17.6 s the first time in a warm worker, 10.9 s after.
 A process per job would pay those 11 s on every job; the long-lived one only after a kill.
 """
 
