@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
-from srgan.options import EvaluateOptions, ExportOptions, PredictOptions, WebOptions, ZSSRConfig
+from srgan.options import EvaluateOptions, ExportOptions, PredictOptions, ZSSRConfig
+from srgan.web.options import WebOptions
 
 
 def _field_type(hint) -> tuple[type, bool]:
@@ -299,7 +300,11 @@ def app_main(argv: Optional[Sequence[str]] = None) -> int:
                                 "image, upscale it with SRGAN, SRResNet, ZSSR or bicubic, "
                                 "compare with bicubic and download the result.")
     _add_dataclass_flags(p, WebOptions)
-    options = _from_args(WebOptions, p.parse_args(argv))
+    args = p.parse_args(argv)
+    try:
+        options = _from_args(WebOptions, args)
+    except ValueError as e:
+        return _fail(str(e))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from srgan.web.server import serve
 

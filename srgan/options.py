@@ -1,6 +1,6 @@
-"""The options of ``predict.py``, ``evaluate.py``, ``export.py``, ``app.py`` and ZSSR: frozen
-dataclasses, one flag per field (:mod:`srgan.cli`), beside :mod:`srgan.config`'s for
-``train.py``.
+"""The options of ``predict.py``, ``evaluate.py``, ``export.py`` and ZSSR: frozen dataclasses,
+one flag per field (:mod:`srgan.cli`), beside :mod:`srgan.config`'s for ``train.py`` and
+:mod:`srgan.web.options`' for ``app.py``.
 
 Nothing here imports TensorFlow, so the commands' ``--help`` answers at once; the code
 that uses each option imports it from here.
@@ -142,17 +142,3 @@ class ZSSRConfig:
                                 "back-projection rounds after each stage")
     seed: int = flag(0, flags=("--zssr-seed",), help="seed of crops, augmentation, noise "
                      "and initialisation")
-
-
-@dataclass(frozen=True)
-class WebOptions:
-    """Where the page is served and what it accepts."""
-
-    host: str = flag("127.0.0.1", help="address to listen on (0.0.0.0: every interface; "
-                     "the page has no login)")
-    port: int = flag(7860, help="port to listen on (0: any free port)")
-    max_upload_mb: float = flag(20.0, help="largest upload accepted, in MB")
-    max_pixels: int = flag(4_000_000, help="refuse images with more pixels than this, "
-                           "before decoding")
-    keep_results: int = flag(20, help="finished jobs whose images are kept for download")
-    zssr_steps: int = flag(ZSSRConfig.steps, help="ZSSR's most training steps per x2 stage")

@@ -6,6 +6,7 @@ installs them. The screenshot is kept as an artefact in the folder the test prin
 """
 
 import shutil
+import socket
 import threading
 import time
 from pathlib import Path
@@ -22,9 +23,8 @@ selenium = pytest.importorskip("selenium", reason="selenium is not installed (.c
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
-from srgan.web.server import WebOptions, create_app  # noqa: E402
+from srgan.web.server import WebOptions, build_server, create_app  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -35,13 +35,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(
 
 @pytest.fixture
 def server(tmp_path):
-    """``http://127.0.0.1:PORT/`` of the page, served from a thread for the test."""
+    """``http://127.0.0.1:PORT/`` of the page, served by waitress from a thread."""
     results = tmp_path / "server"
     results.mkdir()
-    httpd = make_server("127.0.0.1", 0, create_app(WebOptions(), results), threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
+    options = WebOptions()
+    app = create_app(options, results)
+    listener = socket.create_server(("127.0.0.1", 0))
+    _, run, close = build_server(app, listener, options)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    close()
+    thread.join(10)
+    app.extensions["jobs"].close()
 
 
 @pytest.fixture
@@ -54,6 +60,7 @@ def browser(tmp_path):
                 "--disable-component-update", "--disable-sync", "--window-size=900,1000",
                 f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.add_experimental_option("prefs", {
         "download.default_directory": str(tmp_path / "downloads"),
         "download.prompt_for_download": False})
@@ -98,8 +105,22 @@ def test_upload_compare_download_and_bad_file(server, browser, tmp_path):
     with Image.open(wait_for_download(tmp_path / "downloads")) as out:
         assert out.size == (256, 256)
 
+    # A ZSSR job (minutes) cancelled from its own button.
+    Select(browser.find_element(By.ID, "method")).select_by_value("zssr")
+    Select(browser.find_element(By.ID, "scale")).select_by_value("2")
+    browser.find_element(By.ID, "go").click()
+    zssr = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".job:not(.done)"))[0]
+    wait.until(lambda d: "running" in zssr.find_element(By.CSS_SELECTOR, ".status").text)
+    zssr.find_element(By.CSS_SELECTOR, ".cancel").click()
+    wait.until(lambda d: "cancelled" in zssr.get_attribute("class"))
+    assert zssr.find_element(By.CSS_SELECTOR, ".status").text == "cancelled"
+
     browser.find_element(By.ID, "file").send_keys(str(tmp_path / "notes.jpg"))
     browser.find_element(By.ID, "go").click()
     error = wait.until(lambda d: d.find_element(By.ID, "error").text)
     assert error == "notes.jpg: not an image (or not a supported format)"
     browser.save_screenshot(str(artefacts / "web_page_bad_file.png"))
+    # Nothing the page does is blocked by its Content-Security-Policy.
+    blocked = [e["message"] for e in browser.get_log("browser")
+               if "Content Security Policy" in e["message"]]
+    assert not blocked

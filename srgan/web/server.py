@@ -1,171 +1,200 @@
 """The local web page behind ``python app.py``: upload, pick a method and scale, compare.
 
-Flask, because the page needs four routes, a file upload and JSON polling: it is one
-small pure-Python dependency with no front-end toolchain and nothing fetched at run time,
-whereas Gradio brings a large web stack and loads fonts and scripts from the internet by
-default. The page (``static/``) uses no CDN: every file it loads is served from this
-package's ``static`` folder, and results only from the server's temporary folder, by job id.
+Flask, because the page needs a handful of routes, a file upload and JSON polling: it is
+one small pure-Python dependency with no front-end toolchain and nothing fetched at run
+time, whereas Gradio brings a large web stack and loads fonts and scripts from the
+internet by default. The page (``static/``) uses no CDN: every file it loads is served
+from this package's ``static`` folder, and results only from the server's temporary
+folder, by job id.
 
-An upload is checked in this order, each a clear message on the page: the size limit
-(``max_upload_mb``, before the body is read), the declared content type
-(:data:`srgan.files.IMAGE_CONTENT_TYPES`), then :func:`srgan.files.read_image`, the decoder
-``predict.py`` uses: format from the content, pixel limit before decoding,
-decompression-bomb refusal. The upload is written to a temporary file for that and
-deleted at once; the decoded image waits in the job queue (:mod:`srgan.web.jobs`).
+How it holds up with several users (docs/reliability.md has the load test):
+
+- **Server.** waitress by default (pure Python, a fixed pool of request threads; it reads
+  requests asynchronously, so slow or idle connections hold no thread, and it refuses a
+  body over the upload limit from its length, before reading it). werkzeug's development
+  server is the fallback, and says so.
+- **One process.** The job queue lives in this process's memory: serve the page from one
+  process (waitress's threads, not several worker processes).
+- **Isolation.** Jobs run in a worker process (:mod:`srgan.web.worker`); this process
+  never imports TensorFlow, so the page and ``/healthz`` answer within a second of
+  start-up.
+- **Limits** (:mod:`srgan.web.jobs`, :mod:`srgan.web.uploads`, :mod:`srgan.web.guards`).
+- **Files.** Uploads and results live in a temporary ``srgan-web-*`` folder holding the
+  server's process id; it is removed on Ctrl-C, SIGTERM and SIGHUP, and a server starting
+  up removes the folders of servers that are no longer running (killed with -9).
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import signal
 import socket
+import stat
 import tempfile
+import time
 from pathlib import Path
-
-import numpy as np
+from typing import Callable, Optional
 
 from srgan import files
-from srgan.options import PredictOptions, WebOptions, ZSSRConfig
+from srgan.web.options import METHODS, WebOptions  # noqa: F401 (the web page's options)
+from srgan.web.routes import create_app
 
-STATIC = Path(__file__).resolve().parent / "static"
-# method -> (label, scales it offers)
-METHODS = {"srgan": ("SRGAN", (4,)), "srresnet": ("SRResNet", (4,)),
-           "zssr": ("ZSSR (trains on your image, minutes)", (2, 4, 8)),
-           "bicubic": ("bicubic", (2, 4, 8))}
-
-
-def _work(method: str, scale: int, options: WebOptions):
-    """``work(image, progress) -> uint8 SR image`` for one request (see jobs.Work)."""
-    from srgan.inference.upscale import interpolate, upscale, upscale_kwargs
-    from srgan.inference.zssr import zssr_generator
-
-    if method == "bicubic":
-        return lambda image, progress: interpolate(image, scale)
-    if method == "zssr":
-        cfg = ZSSRConfig(scale=scale, steps=options.zssr_steps)
-        return lambda image, progress: upscale(zssr_generator(cfg, progress).model, image,
-                                               scale)
-    # The tiling, border padding and memory budget of predict.py's defaults.
-    kwargs = upscale_kwargs(PredictOptions())
-    return lambda image, progress: upscale(_generator(method).model, image, scale, **kwargs)
+FOLDER_PREFIX = "srgan-web-"
+PID_FILE = "server.pid"
+WILDCARDS = ("0.0.0.0", "::", "")
 
 
-@functools.lru_cache(maxsize=None)
-def _generator(name: str):
-    """A shipped generator, loaded once (in the worker thread, on first use)."""
-    from srgan import pretrained
-    from srgan.models.weights import load_generator
+def _process_id(pid: int) -> str:
+    """``"<pid> <start time>"`` (Linux; a reused pid gets another start time), else the pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return f"{pid} {fh.read().rpartition(')')[2].split()[19]}"
+    except (OSError, IndexError):
+        return str(pid)
 
-    return load_generator(pretrained.resolve(name))
 
-
-def read_upload(upload, folder: Path, options: WebOptions) -> np.ndarray:
-    """Decode a Flask ``FileStorage`` as :func:`srgan.files.read_image` does for predict.py.
-
-    Returns uint8 ``(H, W, 3)`` or ``(H, W, 4)`` (alpha kept).
-
-    Raises:
-        files.ImageError: one line naming the uploaded file and what is wrong with it.
-    """
-    name = upload.filename or "upload"
-    if upload.mimetype not in files.IMAGE_CONTENT_TYPES:
-        raise files.ImageError(name, f"content type {upload.mimetype or 'none'} is not an "
-                               f"image type this page takes (JPEG, PNG, BMP, WebP)")
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=True) as tmp:
-        upload.save(tmp)
-        tmp.flush()
+def remove_stale_folders(root: Optional[Path] = None, min_age_s: float = 60) -> list[Path]:
+    """Remove this user's ``srgan-web-*`` folders in ``root`` (default: the temporary
+    folder) whose server is no longer running; returns them. A folder without a readable
+    process id is removed once it is ``min_age_s`` old (a server just starting has not
+    written it yet)."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
         try:
-            return files.read_image(tmp.name, max_pixels=options.max_pixels, keep_alpha=True,
-                                    max_bytes=int(options.max_upload_mb * 1e6))
-        except files.ImageError as e:
-            raise files.ImageError(name, e.reason) from None
-
-
-def create_app(options: WebOptions, folder: Path):
-    """The Flask app; uploads and results go under ``folder`` (the caller removes it)."""
-    from flask import Flask, abort, jsonify, request, send_file
-    from werkzeug.exceptions import RequestEntityTooLarge
-
-    from srgan.inference.upscale import interpolate
-    from srgan.web.jobs import JobQueue
-
-    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
-    app.config["MAX_CONTENT_LENGTH"] = int(options.max_upload_mb * 1e6) + 64 * 1024
-    queue = JobQueue(folder, options.keep_results, interpolate)
-
-    def fail(message: str, code: int = 400):
-        return jsonify(error=message), code
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_):
-        return fail(f"the file is larger than the {options.max_upload_mb:g} MB limit", 413)
-
-    @app.get("/")
-    def index():
-        return send_file(STATIC / "index.html")
-
-    @app.get("/api/methods")
-    def methods():
-        return jsonify(methods=[{"id": k, "label": label, "scales": list(scales)}
-                                for k, (label, scales) in METHODS.items()],
-                       max_upload_mb=options.max_upload_mb, max_pixels=options.max_pixels)
-
-    @app.post("/api/jobs")
-    def submit():
-        method = request.form.get("method", "")
-        upload = request.files.get("image")
-        if method not in METHODS:
-            return fail(f"unknown method {method!r}")
+            info = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
         try:
-            scale = int(request.form.get("scale", ""))
-        except ValueError:
-            return fail("scale must be a number")
-        label, scales = METHODS[method]
-        if scale not in scales:
-            return fail(f"{label} upscales x{' or x'.join(map(str, scales))}, not x{scale}")
-        if upload is None or not upload.filename:
-            return fail("no image was sent")
-        try:
-            image = read_upload(upload, folder, options)
-        except files.ImageError as e:
-            return fail(str(e))
-        job = queue.submit(upload.filename, image, _work(method, scale, options))
-        return jsonify(id=job, width=image.shape[1], height=image.shape[0]), 202
+            owner = (path / PID_FILE).read_text().strip()
+            if _process_id(int(owner.split()[0])) == owner:
+                continue
+        except (OSError, ValueError, IndexError):
+            if time.time() - info.st_mtime < min_age_s:
+                continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
-    @app.get("/api/jobs/<job_id>")
-    def status(job_id):
-        found = queue.status(job_id)
-        return jsonify(found) if found else fail("no such job (results are kept for the "
-                                                 "last jobs only)", 404)
 
-    @app.get("/api/jobs/<job_id>/<kind>.png")
-    def result(job_id, kind):
-        path = queue.file(job_id, kind)
-        if path is None or not path.is_file():
-            abort(404)
-        return send_file(path, mimetype="image/png")
+@contextlib.contextmanager
+def _results_folder():
+    """A new ``srgan-web-*`` temporary folder with this process's id in it, removed after."""
+    with tempfile.TemporaryDirectory(prefix=FOLDER_PREFIX, ignore_cleanup_errors=True) as f:
+        files.atomic_write_bytes(Path(f) / PID_FILE, _process_id(os.getpid()).encode())
+        yield Path(f)
 
-    return app
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGINT (Ctrl-C), SIGTERM and SIGHUP raise KeyboardInterrupt once, then are ignored
+    so that the clean-up runs to its end; the old handlers come back after."""
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def stop(signum, frame):
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    old = {sig: signal.signal(sig, stop) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _waitress(app, listener: socket.socket, options: WebOptions):
+    """A waitress server on ``listener`` whose own refusals (a body over the upload limit,
+    refused from its length; a malformed request) are JSON like the app's."""
+    from waitress.channel import HTTPChannel
+    from waitress.server import create_server
+    from waitress.task import ErrorTask
+
+    class JSONErrorTask(ErrorTask):
+        def execute(self):
+            error = self.request.error
+            message = (f"the file is larger than the {options.max_upload_mb:g} MB limit"
+                       if error.code == 413 else f"{error.reason}: {error.body}")
+            body = json.dumps({"error": message}).encode()
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.extend([("Content-Type", "application/json"),
+                                          ("X-Content-Type-Options", "nosniff")])
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JSONErrorChannel(HTTPChannel):
+        error_task_class = JSONErrorTask
+
+    server = create_server(app, sockets=[listener], threads=options.threads,
+                           channel_timeout=options.channel_timeout, ident="srgan-web",
+                           max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1)
+    server.channel_class = JSONErrorChannel
+    return server
+
+
+def build_server(app, listener: socket.socket,
+                 options: WebOptions) -> tuple[str, Callable[[], None], Callable[[], None]]:
+    """``(description, run, close)`` of the server ``options.server`` picks, on
+    ``listener``: ``run()`` serves until KeyboardInterrupt (or ``close()``)."""
+    choice = options.server
+    if choice == "auto":
+        choice = "waitress" if importlib.util.find_spec("waitress") else "werkzeug"
+    elif choice == "waitress" and not importlib.util.find_spec("waitress"):
+        raise SystemExit("error: --server waitress: waitress is not installed (pip install "
+                         "waitress)")
+    if choice == "waitress":
+        server = _waitress(app, listener, options)
+        return f"waitress, {options.threads} threads", server.run, server.close
+    from werkzeug.serving import make_server
+
+    server = make_server(options.host, options.port, app, threaded=True,
+                         fd=listener.fileno())
+    note = "" if options.server == "werkzeug" else "waitress is not installed: "
+
+    def close() -> None:
+        server.shutdown()  # returns at once when serve_forever has already stopped
+        server.server_close()
+
+    return f"{note}werkzeug's development server, a thread per connection", \
+        server.serve_forever, close
 
 
 def serve(options: WebOptions) -> None:
-    """Serve the page until Ctrl-C; the temporary folder is removed on the way out.
+    """Serve the page until Ctrl-C, SIGTERM or SIGHUP; the temporary folder and the
+    worker process are removed on the way out.
 
     Raises:
         OSError, OverflowError: the address cannot be listened on (werkzeug would print
             and exit instead, so the socket is opened here).
     """
-    from werkzeug.serving import make_server
-
+    for path in remove_stale_folders():
+        print(f"removed {path}, left by a server that is no longer running")
     family = socket.getaddrinfo(options.host, options.port)[0][0]
     listener = socket.create_server((options.host, options.port), family=family)
-    with listener, tempfile.TemporaryDirectory(prefix="srgan-web-") as folder:
-        server = make_server(options.host, options.port, create_app(options, Path(folder)),
-                             threaded=True, fd=listener.fileno())
-        port = listener.getsockname()[1]
-        print(f"serving on http://{options.host}:{port}/ (Ctrl-C to stop)", flush=True)
+    with listener, _results_folder() as folder:
+        app = create_app(options, folder)
         try:
-            server.serve_forever()
+            with _stop_on_signals():
+                name, run, close = build_server(app, listener, options)
+                try:
+                    port = listener.getsockname()[1]
+                    print(f"serving on http://{options.host}:{port}/ with {name}, in one "
+                          f"process (its job queue lives there); Ctrl-C to stop", flush=True)
+                    if options.host in WILDCARDS and not options.allowed_hosts:
+                        print("note: the page answers only to localhost until "
+                              "--allowed-hosts names this machine as others reach it",
+                              flush=True)
+                    run()
+                finally:
+                    close()
         except KeyboardInterrupt:
             pass
         finally:
-            server.server_close()
+            app.extensions["jobs"].close()

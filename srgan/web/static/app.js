@@ -22,8 +22,25 @@ async function start() {
   $("method").addEventListener("change", fillScales);
   fillScales();
   $("limits").textContent = `JPEG, PNG, BMP or WebP; at most ${info.max_upload_mb} MB and ` +
-    `${info.max_pixels.toLocaleString()} pixels.`;
+    `${info.max_pixels.toLocaleString()} pixels; results up to ` +
+    `${info.max_output_pixels.toLocaleString()} pixels ` +
+    `(ZSSR: ${info.zssr_max_pixels.toLocaleString()}).`;
 }
+
+// The reply's JSON, or its status line when it has none (a proxy's or server's own page).
+async function json(reply) {
+  try {
+    return await reply.json();
+  } catch (err) {
+    return { error: `${reply.status} ${reply.statusText}` };
+  }
+}
+
+// Jobs of this page still queued or running: cancelled when the page goes away.
+const active = new Set();
+window.addEventListener("pagehide", () => {
+  for (const id of active) fetch("/api/jobs/" + id, { method: "DELETE", keepalive: true });
+});
 
 function chosen(files) {
   if (files && files.length) {
@@ -53,12 +70,16 @@ $("form").addEventListener("submit", async (e) => {
   let reply, data;
   try {
     reply = await fetch("/api/jobs", { method: "POST", body });
-    data = await reply.json();
+    data = await json(reply);
   } catch (err) {
     showError("The server did not answer: " + err);
     return;
   }
-  if (!reply.ok) { showError(data.error || "upload refused"); return; }
+  if (!reply.ok) {
+    const wait = reply.headers.get("Retry-After");
+    showError((data.error || "upload refused") + (wait ? ` (try again in ${wait} s)` : ""));
+    return;
+  }
   follow(data.id, label, $("scale").value);
 });
 
@@ -72,22 +93,47 @@ function follow(id, label, scale) {
     q(".over").style.clipPath = `inset(0 0 0 ${e.target.value}%)`;
     q(".divider").style.left = `${e.target.value}%`;
   });
+  active.add(id);
+  q(".cancel").addEventListener("click", async () => {
+    q(".cancel").disabled = true;
+    const reply = await fetch("/api/jobs/" + id, { method: "DELETE" });
+    if (!reply.ok) showError((await json(reply)).error);
+  });
+  const end = (text, kind) => {
+    active.delete(id);
+    q(".status").textContent = text;
+    q(".cancel").hidden = true;
+    view.classList.add(kind);
+  };
+  let misses = 0;
   const poll = async () => {
-    const job = await (await fetch("/api/jobs/" + id)).json();
+    let reply, job;
+    try {
+      reply = await fetch("/api/jobs/" + id);
+      job = await json(reply);
+    } catch (err) {  // the server restarting, or the network: try a few more times
+      if (++misses > 10) { end("lost contact with the server", "failed"); return; }
+      setTimeout(poll, 2000);
+      return;
+    }
+    misses = 0;
+    if (!reply.ok) { end(job.error || "gone", "failed"); return; }
     q(".title").textContent = `${job.name || ""}: ${label} x${scale}`;
     q("progress").value = job.progress || 0;
     if (job.state === "queued") {
       q(".status").textContent = `queued, ${job.ahead} job(s) ahead`;
     } else if (job.state === "running") {
       q(".status").textContent = `running ${Math.round(100 * job.progress)}% ${job.note}`;
-    } else if (job.state === "error" || job.error) {
-      q(".status").textContent = "failed";
+    } else if (job.state === "cancelled") {
+      end(job.error || "cancelled", "cancelled");
+      return;
+    } else if (job.state === "error") {
+      end("failed", "failed");
       showError(job.error);
-      view.classList.add("failed");
       return;
     } else if (job.state === "done") {
+      end(`done: ${job.size[0]}x${job.size[1]}`, "done");
       const base = `/api/jobs/${id}/`;
-      q(".status").textContent = `done: ${job.size[0]}x${job.size[1]}`;
       q(".bicubic").src = base + "bicubic.png";
       q(".result").src = base + "result.png";
       q(".method").textContent = label;
@@ -95,7 +141,6 @@ function follow(id, label, scale) {
       q(".download").download = `${job.name.replace(/\.[^.]*$/, "")}_${label}_x${scale}.png`;
       q(".compare").hidden = false;
       q(".legend").hidden = false;
-      view.classList.add("done");
       return;
     }
     setTimeout(poll, 500);
