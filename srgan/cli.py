@@ -24,6 +24,8 @@ import typing
 from typing import Optional, Sequence
 
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
+from srgan.faces.detect import DetectionError
+from srgan.faces.options import FaceOptions
 
 
 def _field_type(hint) -> tuple[type, bool]:
@@ -174,6 +176,7 @@ def predict_parser() -> argparse.ArgumentParser:
         "PSNR/SSIM against bicubic.")
     _add_model_flag(p)
     _add_dataclass_flags(p, PredictOptions)
+    _add_dataclass_flags(p.add_argument_group("faces in photos"), FaceOptions)
     return p
 
 
@@ -234,8 +237,9 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     args = predict_parser().parse_args(argv)
     try:
         options = _from_args(predict.PredictOptions, args)
-        return predict.run(_load_model(args), options)
-    except (FileNotFoundError, ValueError, OSError) as e:
+        faces = _from_args(FaceOptions, args)
+        return predict.run(_load_model(args), options, faces)
+    except (FileNotFoundError, ValueError, OSError, DetectionError) as e:
         return _fail(str(e))
 
 

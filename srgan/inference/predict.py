@@ -13,6 +13,7 @@ All take a :class:`PredictOptions`; ``predict.py`` builds it from its flags.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -20,6 +21,8 @@ from srgan import io
 from srgan.data import pipeline
 from srgan.evaluation import metrics
 from srgan.evaluation.figures import triptych_png
+from srgan.faces.options import FaceOptions
+from srgan.faces.restore import FaceRestorer, describe, load_restorer
 from srgan.inference.backends import make_runner
 from srgan.inference.options import VIDEO_EXTENSIONS, PredictOptions, upscale_kwargs
 from srgan.inference.photos import predict_folder
@@ -28,15 +31,18 @@ from srgan.models.weights import Generator
 
 __all__ = ["PredictOptions", "predict_folder", "predict_samples", "run"]
 
-def run(generator: Generator, options: PredictOptions) -> int:
-    """:func:`predict_samples` without an ``input``; a video or images otherwise."""
+def run(generator: Generator, options: PredictOptions,
+        faces: FaceOptions = FaceOptions()) -> int:
+    """:func:`predict_samples` without an ``input``; a video or images otherwise; with
+    ``faces.face_enhance``, each face restored by the face model and pasted back."""
+    restorer = load_restorer(faces, options.backend)
     if options.input is None:
-        return predict_samples(generator, options)
+        return predict_samples(generator, options, restorer)
     if Path(options.input).suffix.lower() in VIDEO_EXTENSIONS:
         from srgan.inference.video import predict_video
 
-        return predict_video(generator, options)
-    return predict_folder(generator, options)
+        return predict_video(generator, options, restorer)
+    return predict_folder(generator, options, restorer)
 
 
 def quality(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
@@ -45,8 +51,10 @@ def quality(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
             metrics.ssim(sr, hr, crop_border=scale, y_only=True))
 
 
-def predict_samples(generator: Generator, options: PredictOptions) -> int:
-    """Super-resolve the sample faces; write SR PNGs and triptychs; print PSNR/SSIM.
+def predict_samples(generator: Generator, options: PredictOptions,
+                    restorer: Optional[FaceRestorer] = None) -> int:
+    """Super-resolve the sample faces; write SR PNGs and triptychs; print PSNR/SSIM. With a
+    ``restorer``, the face found in each LR sample is restored and pasted back.
 
     Raises:
         ValueError: the generator's card does not say at what ``hr_size`` it was trained.
@@ -63,9 +71,13 @@ def predict_samples(generator: Generator, options: PredictOptions) -> int:
         lr = pipeline.degrade(hr, scale).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
         sr = upscale(runner, lr, scale, **upscale_kwargs(options))
+        note = ""
+        if restorer is not None:
+            sr, results = restorer.restore(lr, sr)
+            note = f"  ({describe(results)})"
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(
             interpolate(lr, scale), hr, scale)
-        print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}")
+        print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}{note}")
         io.atomic_save_image(io.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr,
                              png_compression=options.png_compression)
         io.atomic_write_bytes(io.safe_output_path(out_dir, f"{path.stem}_triptych.png"),
