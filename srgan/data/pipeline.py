@@ -35,7 +35,7 @@ import tensorflow as tf
 from srgan import io
 from srgan.pixels import to_unit_range
 from srgan.config import DataConfig
-from srgan.data import degradation, stream
+from srgan.data import degradation, face_degradation, stream
 
 
 def sample_face_paths() -> list[Path]:
@@ -144,10 +144,11 @@ def degrade(hr, scale: int, kind: str = "bicubic", seed=None):
     for bicubic -> ``(H/scale, W/scale, C)`` float32 in [0, 255], rounded to 8-bit levels.
     ``seed``: stateless ``(2,)``, needed for ``realesrgan``.
     """
-    if kind == "realesrgan":
+    if kind in ("realesrgan", "gfpgan"):
         if seed is None:
-            raise ValueError("the realesrgan degradation needs a seed")
-        return degradation.realesrgan(hr, scale, seed)
+            raise ValueError(f"the {kind} degradation needs a seed")
+        degrade_with = degradation.realesrgan if kind == "realesrgan" else face_degradation.gfpgan
+        return degrade_with(hr, scale, seed)
     shape = tf.shape(hr)
     return _resize(tf.cast(hr, tf.float32), shape[-3] // scale, shape[-2] // scale)
 
@@ -159,7 +160,8 @@ def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=
     With ``seed`` (a stateless seed ``(2,)``, :func:`srgan.data.stream.element_seed`) training
     augmentation is applied, drawn from ``seed`` alone: the HR ``crop`` patch is taken at
     a random place (else the centre), both are flipped left-right with probability 1/2, and
-    a ``realesrgan`` LR (``kind``, see :func:`degrade`) is drawn. ``sharpen_hr``
+    a ``realesrgan`` or ``gfpgan`` LR (``kind``, see :func:`degrade`) is drawn; ``gfpgan``
+    makes some pairs grey first (:func:`face_degradation.gray`). ``sharpen_hr``
     unsharp-masks the HR after its LR is made (:func:`degradation.unsharp_mask`).
     """
     hr = prepare_hr(image, hr_size, crop)
@@ -173,6 +175,8 @@ def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=
         if crop:
             hr = tf.image.stateless_random_crop(hr, [crop, crop, 3], crop_seed)
         hr = tf.image.stateless_random_flip_left_right(hr, flip_seed)
+        if kind == "gfpgan":
+            hr = face_degradation.gray(hr, tf.random.experimental.stateless_split(seed, 4)[3])
     lr = degrade(hr, scale, kind, degrade_seed)
     if sharpen_hr:
         hr = degradation.unsharp_mask(hr)
@@ -213,11 +217,15 @@ def make_dataset(paths: Sequence[Path], cfg: DataConfig, scale: int, seed: int,
 
 
 def load_samples(paths: Sequence[Path], count: int, hr_size: int, scale: int,
-                 max_pixels: int) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """A fixed set of whole faces for triptychs: the first ``count`` decodable ``paths``.
+                 max_pixels: int, kind: str = "bicubic",
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """A fixed set of whole faces for triptychs and validation: the first ``count``
+    decodable ``paths``, their LR made by ``kind`` (:func:`degrade`); a random kind draws
+    the LR of the ``i``-th face from the stateless seed ``(seed, i)``, as ``evaluate.py
+    --seed`` does.
 
     Returns ``lr (N, hr/scale, hr/scale, 3)``, ``hr (N, hr, hr, 3)`` in [-1, 1] and the
-    paths used. No randomness, so samples are comparable across epochs and runs.
+    paths used. Fixed, so samples are comparable across epochs and runs.
     """
     lrs, hrs, used = [], [], []
     for path in paths:
@@ -227,7 +235,10 @@ def load_samples(paths: Sequence[Path], count: int, hr_size: int, scale: int,
             image = io.read_image(path, max_pixels=max_pixels)
         except io.ImageError:
             continue
-        lr, hr = make_pair(image, hr_size, scale)
+        hr = prepare_hr(image, hr_size)
+        lr = degrade(hr, scale, kind, None if kind == "bicubic" else tf.constant(
+            [seed, len(used)], tf.int64))
+        lr, hr = to_unit_range(lr), to_unit_range(hr)
         lrs.append(lr.numpy())
         hrs.append(hr.numpy())
         used.append(path)
