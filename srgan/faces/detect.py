@@ -91,8 +91,10 @@ class DetectOptions:
         max_faces: keep at most this many, the largest first (None: all).
         only_center_face: keep only the face nearest the image centre.
         max_misfit: the largest residual of the landmarks against the frontal template
-            after the similarity fit, as a fraction of the eye distance; larger sets are
-            profiles or not faces.
+            after the similarity fit, as a fraction of the template's eye distance
+            (:func:`srgan.faces.align.misfit`); larger sets are profiles or not faces. On
+            298 faces of the first 300 CelebA photos: median 0.08, 95th percentile 0.19,
+            99th 0.24 (three-quarter views), largest 0.40 (a near-profile).
     """
 
     min_size: float = 10.0
