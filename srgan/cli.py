@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
-from srgan.options import EvaluateOptions, ExportOptions, PredictOptions, ZSSRConfig
+from srgan.faces.detect import DetectionError
+from srgan.options import (EvaluateOptions, ExportOptions, FaceOptions, PredictOptions,
+                           ZSSRConfig)
 from srgan.web.options import WebOptions
 
 
@@ -170,6 +172,7 @@ def predict_parser() -> argparse.ArgumentParser:
         "PSNR/SSIM against bicubic.")
     _add_model_flag(p)
     _add_dataclass_flags(p, PredictOptions)
+    _add_dataclass_flags(p.add_argument_group("faces in photos"), FaceOptions)
     return p
 
 
@@ -230,13 +233,17 @@ def predict_main(argv: Optional[Sequence[str]] = None) -> int:
 
     try:
         options = _from_args(PredictOptions, args)
+        faces = _from_args(FaceOptions, args)
         generator = _load_model(args)
+        from srgan.inference.faces import load_restorer
+
+        restorer = load_restorer(faces, options.backend)
         if options.input is None:
             from srgan.evaluation.samples import predict_samples
 
-            return predict_samples(generator, options)
-        return predict.run(generator, options)
-    except (FileNotFoundError, ValueError, OSError) as e:
+            return predict_samples(generator, options, restorer)
+        return predict.run(generator, options, restorer)
+    except (FileNotFoundError, ValueError, OSError, DetectionError) as e:
         return _fail(str(e))
 
 

@@ -29,7 +29,7 @@ PIXEL_LOSSES = ("l1", "mse")
 FEATURE_CRITERIA = ("mse", "l1")
 LR_SCHEDULES = ("cosine", "step", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
-DEGRADATIONS = ("bicubic", "realesrgan")
+DEGRADATIONS = ("bicubic", "realesrgan", "gfpgan")
 
 
 def flag(default: Any = dataclasses.MISSING, *, help: str, **more) -> Any:
@@ -68,9 +68,10 @@ class DataConfig:
     val_max_images: int = flag(16, help="at most this many validation images, whole faces "
                                "at hr_size")
     degradation: str = flag("bicubic", choices=DEGRADATIONS, help="how training LR is made "
-                            "from HR: antialiased bicubic, or Real-ESRGAN's random blur, "
+                            "from HR: antialiased bicubic; Real-ESRGAN's random blur, "
                             "resize, noise and JPEG, twice (srgan.data.degradation), for "
-                            "real-world photos")
+                            "real-world photos; or GFPGAN's, for aligned faces "
+                            "(srgan.data.face_degradation)")
     sharpen_hr: bool = flag(False, help="unsharp-mask the HR training targets, as "
                             "Real-ESRGAN does its ground truth (the LR is made before)")
 

@@ -137,6 +137,17 @@ def random_kernel(seed, ranges: BlurRanges):
     return _normalised(tf.where(use_sinc, sinc_kernel(omega), blur), size)
 
 
+def gaussian_kernel(seed, sigma: tuple[float, float], aniso_prob: float = 0.5):
+    """A Gaussian blur kernel, isotropic or (with probability ``aniso_prob``) anisotropic
+    and rotated, sigmas uniform in ``sigma``, on the full 21 x 21 support (GFPGAN's
+    ``kernel_list: [iso, aniso]``): float32 ``(21, 21)`` summing to 1."""
+    s_kind, s_iso, s_aniso = split(seed, 3)
+    kernel = tf.where(uniform(s_kind, 0.0, 1.0) < aniso_prob,
+                      tf.exp(-0.5 * _quadratic_form(s_aniso, sigma, False)),
+                      tf.exp(-0.5 * _quadratic_form(s_iso, sigma, True)))
+    return kernel / tf.reduce_sum(kernel)
+
+
 def final_sinc_kernel(seed, prob: float):
     """The last filter before the LR is final: with probability ``prob`` a sinc of random
     side and cut-off in [pi/3, pi], else the identity. float32 ``(21, 21)`` summing to 1."""

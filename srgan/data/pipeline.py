@@ -17,8 +17,9 @@ import tensorflow as tf
 
 from srgan import files
 from srgan.config import DataConfig
-from srgan.data import stream
+from srgan.data import stream, transforms
 from srgan.data.transforms import make_pair
+from srgan.pixels import to_unit_range
 
 
 def sample_face_paths() -> list[Path]:
@@ -131,11 +132,15 @@ def make_dataset(paths: Sequence[Path], cfg: DataConfig, scale: int, seed: int,
 
 
 def load_samples(paths: Sequence[Path], count: int, hr_size: int, scale: int,
-                 max_pixels: int) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """A fixed set of whole faces for triptychs: the first ``count`` decodable ``paths``.
+                 max_pixels: int, kind: str = "bicubic",
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """A fixed set of whole faces for triptychs and validation: the first ``count``
+    decodable ``paths``, their LR made by ``kind`` (:func:`transforms.degrade`); a random
+    kind draws the LR of the ``i``-th face from the stateless seed ``(seed, i)``, as
+    ``evaluate.py --seed`` does.
 
     Returns ``lr (N, hr/scale, hr/scale, 3)``, ``hr (N, hr, hr, 3)`` in [-1, 1] and the
-    paths used. No randomness, so samples are comparable across epochs and runs.
+    paths used. Fixed, so samples are comparable across epochs and runs.
     """
     lrs, hrs, used = [], [], []
     for path in paths:
@@ -145,7 +150,10 @@ def load_samples(paths: Sequence[Path], count: int, hr_size: int, scale: int,
             image = files.read_image(path, max_pixels=max_pixels)
         except files.ImageError:
             continue
-        lr, hr = make_pair(image, hr_size, scale)
+        hr = transforms.prepare_hr(image, hr_size)
+        lr = transforms.degrade(hr, scale, kind, None if kind == "bicubic" else tf.constant(
+            [seed, len(used)], tf.int64))
+        lr, hr = to_unit_range(lr), to_unit_range(hr)
         lrs.append(lr.numpy())
         hrs.append(hr.numpy())
         used.append(path)

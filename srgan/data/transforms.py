@@ -8,7 +8,8 @@ and evaluation:
 3. optional random ``crop`` x ``crop`` HR patch (training only);
 4. LR = HR downscaled by ``1/scale`` with antialiased bicubic (:func:`degrade`), or in
    training with ``degradation`` ``realesrgan``, Real-ESRGAN's random blur, resize, noise
-   and JPEG (:mod:`srgan.data.degradation`), drawn from the element's seed; with
+   and JPEG (:mod:`srgan.data.degradation`), or ``gfpgan``, GFPGAN's for aligned faces
+   (:mod:`srgan.data.face_degradation`), drawn from the element's seed; with
    ``sharpen_hr`` the HR target is then unsharp-masked.
 
 The bicubic kernel is TensorFlow's ``keyscubic`` (a = -0.5) widened by the scale factor
@@ -25,7 +26,7 @@ from typing import Optional
 
 import tensorflow as tf
 
-from srgan.data import degradation
+from srgan.data import degradation, face_degradation
 from srgan.pixels import to_unit_range
 
 
@@ -53,16 +54,18 @@ def prepare_hr(image, hr_size: int, crop: Optional[int] = None):
 
 def degrade(hr, scale: int, kind: str = "bicubic", seed=None):
     """Make the LR of ``hr``: antialiased bicubic ``x1/scale`` (the default), or
-    Real-ESRGAN's degradation drawn from ``seed`` (:func:`degradation.realesrgan`).
+    Real-ESRGAN's (:func:`degradation.realesrgan`) or GFPGAN's
+    (:func:`face_degradation.gfpgan`) degradation drawn from ``seed``.
 
     ``hr``: ``(H, W, C)`` float in [0, 255], H and W multiples of ``scale``; ``(B, H, W, C)``
     for bicubic -> ``(H/scale, W/scale, C)`` float32 in [0, 255], rounded to 8-bit levels.
-    ``seed``: stateless ``(2,)``, needed for ``realesrgan``.
+    ``seed``: stateless ``(2,)``, needed for ``realesrgan`` and ``gfpgan``.
     """
-    if kind == "realesrgan":
+    if kind in ("realesrgan", "gfpgan"):
         if seed is None:
-            raise ValueError("the realesrgan degradation needs a seed")
-        return degradation.realesrgan(hr, scale, seed)
+            raise ValueError(f"the {kind} degradation needs a seed")
+        degrade_with = degradation.realesrgan if kind == "realesrgan" else face_degradation.gfpgan
+        return degrade_with(hr, scale, seed)
     shape = tf.shape(hr)
     return _resize(tf.cast(hr, tf.float32), shape[-3] // scale, shape[-2] // scale)
 
@@ -74,7 +77,8 @@ def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=
     With ``seed`` (a stateless seed ``(2,)``, :func:`srgan.data.stream.element_seed`) training
     augmentation is applied, drawn from ``seed`` alone: the HR ``crop`` patch is taken at
     a random place (else the centre), both are flipped left-right with probability 1/2, and
-    a ``realesrgan`` LR (``kind``, see :func:`degrade`) is drawn. ``sharpen_hr``
+    a ``realesrgan`` or ``gfpgan`` LR (``kind``, see :func:`degrade`) is drawn; ``gfpgan``
+    makes some pairs grey first (:func:`face_degradation.gray`). ``sharpen_hr``
     unsharp-masks the HR after its LR is made (:func:`degradation.unsharp_mask`).
     """
     hr = prepare_hr(image, hr_size, crop)
@@ -88,6 +92,8 @@ def make_pair(image, hr_size: int, scale: int, crop: Optional[int] = None, seed=
         if crop:
             hr = tf.image.stateless_random_crop(hr, [crop, crop, 3], crop_seed)
         hr = tf.image.stateless_random_flip_left_right(hr, flip_seed)
+        if kind == "gfpgan":
+            hr = face_degradation.gray(hr, tf.random.experimental.stateless_split(seed, 4)[3])
     lr = degrade(hr, scale, kind, degrade_seed)
     if sharpen_hr:
         hr = degradation.unsharp_mask(hr)

@@ -10,6 +10,7 @@ image: PSNR/SSIM on the Y channel, a triptych and the SR image are written.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from srgan import files
 from srgan.data import pipeline, transforms
 from srgan.evaluation import metrics
 from srgan.evaluation.figures import triptych_png
+from srgan.faces.restore import FaceRestorer, describe
 from srgan.inference.backends import make_runner
 from srgan.inference.upscale import interpolate, upscale, upscale_kwargs
 from srgan.models.weights import Generator
@@ -29,8 +31,11 @@ def quality(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
             metrics.ssim(sr, hr, crop_border=scale, y_only=True))
 
 
-def predict_samples(generator: Generator, options: PredictOptions) -> int:
-    """Super-resolve the sample faces; write SR PNGs and triptychs; print PSNR/SSIM.
+def predict_samples(generator: Generator, options: PredictOptions,
+                    restorer: Optional[FaceRestorer] = None) -> int:
+    """Super-resolve the sample faces; write SR PNGs and triptychs; print PSNR/SSIM. With a
+    ``restorer`` (``--face-enhance``), the face found in each LR sample is restored and
+    pasted back before it is scored.
 
     Raises:
         ValueError: the generator's card does not say at what ``hr_size`` it was trained.
@@ -47,9 +52,13 @@ def predict_samples(generator: Generator, options: PredictOptions) -> int:
         lr = transforms.degrade(hr, scale).numpy().astype(np.uint8)
         hr = hr.numpy().astype(np.uint8)
         sr = upscale(runner, lr, scale, **upscale_kwargs(options))
+        note = ""
+        if restorer is not None:
+            sr, results = restorer.restore(lr, sr)
+            note = f"  ({describe(results)})"
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(
             interpolate(lr, scale), hr, scale)
-        print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}")
+        print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}{note}")
         files.atomic_save_image(files.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr,
                                 png_compression=options.png_compression)
         files.atomic_write_bytes(files.safe_output_path(out_dir, f"{path.stem}_triptych.png"),

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from srgan import files
+from srgan.faces.detect import DetectionError, write_faces_json
+from srgan.faces.restore import FaceRestorer, describe, save_faces
 from srgan.inference.backends import make_runner
 from srgan.inference.upscale import upscale_kwargs, upscale_stack
 from srgan.models.weights import Generator
@@ -85,11 +87,16 @@ class _TileBar:
             self._bar.close()
 
 
-def predict_folder(generator: Generator, options: PredictOptions) -> int:
+def predict_folder(generator: Generator, options: PredictOptions,
+                   restorer: Optional[FaceRestorer] = None) -> int:
     """Upscale every image under ``options.input``; returns 1 if any failed, else 0.
 
-    A failed input gets one line naming it and the reason; no partial output file is ever
-    left behind.
+    With a ``restorer`` (``--face-enhance``), each image's faces are restored and pasted
+    back over the upscaled image before it is written; its options' ``faces_json`` then gets
+    every image's faces and ``save_faces`` the aligned crops and restorations (GFPGAN's
+    layout).
+    A failed input, the detector's failure included, gets one line naming it and the
+    reason; no partial output file is ever left behind.
     """
     scale = generator.scale
     root = Path(options.input)
@@ -102,7 +109,7 @@ def predict_folder(generator: Generator, options: PredictOptions) -> int:
     suffix = f"x{scale}" if options.suffix is None else options.suffix
     # On a terminal a bar under the per-file lines; none in a log file (disable=None).
     bar = tqdm(total=len(paths), unit="image", disable=None if root.is_dir() else True)
-    failed, skipped, done, written, pending = 0, 0, 0, set(), []
+    failed, skipped, done, written, pending, found = 0, 0, 0, set(), [], {}
 
     def flush() -> None:
         """Upscale and write the pending same-sized images together."""
@@ -115,14 +122,26 @@ def predict_folder(generator: Generator, options: PredictOptions) -> int:
             finally:
                 tiles.close()
             for job, sr in zip(pending, outs):
+                note = ""
                 try:
+                    if restorer is not None:
+                        sr, results = restorer.restore(job.image, sr)
+                        found[str(job.path)] = [r.to_json() for r in results]
+                        note = f"; {describe(results)}"
+                        if restorer.options.save_faces:
+                            save_faces(Path(restorer.options.save_faces), job.target.stem,
+                                       results, options.png_compression)
                     sr = _save(job, sr, scale, options)
+                except DetectionError as e:
+                    failed += 1
+                    bar.write(f"error: {job.path}: {e}; nothing written", file=sys.stderr)
+                    continue
                 except (ValueError, OSError) as e:
                     failed += 1
                     bar.write(f"error: {e}", file=sys.stderr)
                     continue
                 bar.write(f"{job.path} -> {job.target} ({job.image.shape[1]}x"
-                          f"{job.image.shape[0]} -> {sr.shape[1]}x{sr.shape[0]})")
+                          f"{job.image.shape[0]} -> {sr.shape[1]}x{sr.shape[0]}){note}")
             done += len(pending)
             bar.update(len(pending))
             pending.clear()
@@ -158,6 +177,9 @@ def predict_folder(generator: Generator, options: PredictOptions) -> int:
             flush()
     flush()
     bar.close()
+    if restorer is not None and restorer.options.faces_json:
+        write_faces_json(Path(restorer.options.faces_json), found)
+        print(f"faces of {len(found)} images written to {restorer.options.faces_json}")
     note = f"; {skipped} skipped, their outputs exist (--overwrite replaces them)" if skipped else ""
     print(f"{done - failed} of {len(paths)} images upscaled x{options.outscale or scale} into "
           f"{out_dir}{note}")

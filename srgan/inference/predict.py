@@ -12,7 +12,9 @@ Without ``--input``, ``predict.py`` runs the sample-face demo instead
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
+from srgan.faces.restore import FaceRestorer
 from srgan.inference.photos import predict_folder
 from srgan.models.weights import Generator
 from srgan.options import VIDEO_EXTENSIONS, PredictOptions
@@ -20,10 +22,12 @@ from srgan.options import VIDEO_EXTENSIONS, PredictOptions
 __all__ = ["PredictOptions", "predict_folder", "run"]
 
 
-def run(generator: Generator, options: PredictOptions) -> int:
-    """Upscale ``options.input``: a video, or an image file or folder."""
+def run(generator: Generator, options: PredictOptions,
+        restorer: Optional[FaceRestorer] = None) -> int:
+    """Upscale ``options.input``: a video, or an image file or folder; with a ``restorer``
+    (``--face-enhance``), each face restored by the face model and pasted back."""
     if Path(options.input).suffix.lower() in VIDEO_EXTENSIONS:
         from srgan.inference.video import predict_video
 
-        return predict_video(generator, options)
-    return predict_folder(generator, options)
+        return predict_video(generator, options, restorer)
+    return predict_folder(generator, options, restorer)

@@ -114,7 +114,12 @@ def _core_tile(run, shape: tuple[int, int], scale: int, tile: Optional[int], til
     return max(shape)
 
 
-def _to_gray(sr: np.ndarray) -> np.ndarray:
+def is_gray(image: np.ndarray) -> bool:
+    """Whether uint8 ``(H, W, 3)`` ``image`` is grayscale: R = G = B everywhere."""
+    return bool(np.all(image[..., 0] == image[..., 1]) and np.all(image[..., 1] == image[..., 2]))
+
+
+def to_gray(sr: np.ndarray) -> np.ndarray:
     """uint8 ``(..., 3)`` -> its BT.601 luma replicated to ``(..., 3)``: R = G = B."""
     luma = np.clip(np.round(sr.astype(np.float32) @ _LUMA), 0, 255).astype(np.uint8)
     return np.repeat(luma[..., None], 3, axis=-1)
@@ -182,8 +187,7 @@ def upscale_stack(generator, images: np.ndarray, scale: int, tile: Optional[int]
         images = images[..., None]
     n, h, w, channels = images.shape
     rgb = np.repeat(images, 3, axis=3) if channels == 1 else images[..., :3]
-    gray = [channels == 1 or bool(np.all(im[..., 0] == im[..., 1]) and
-                                  np.all(im[..., 1] == im[..., 2])) for im in rgb]
+    gray = [channels == 1 or is_gray(im) for im in rgb]
     run = backends.as_runner(generator)
     core = _core_tile(run, (h, w), scale, tile, tile_pad, batch, max_memory)
     rows, cols = (tiling.spans(size, core, tile_pad, pre_pad) for size in (h, w))
@@ -204,7 +208,7 @@ def upscale_stack(generator, images: np.ndarray, scale: int, tile: Optional[int]
             raise ValueError(f"generator maps {lr.shape[1:3]} to {sr.shape[1:3]}, "
                              f"not x{scale}")
         for (k, i, j), tile_sr in zip(chunk, sr):
-            composite.paint(out[k], i, j, _to_gray(tile_sr) if gray[k] else tile_sr)
+            composite.paint(out[k], i, j, to_gray(tile_sr) if gray[k] else tile_sr)
         if progress is not None:
             progress(start + len(chunk), len(work))
     if channels == 4:

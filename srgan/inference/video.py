@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 from tqdm import tqdm
 
 from srgan import files
+from srgan.faces.restore import FaceRestorer
+from srgan.faces.track import FaceTracker
 from srgan.inference.backends import make_runner
 from srgan.inference.photos import resize
 from srgan.inference.upscale import upscale_kwargs, upscale_stack
@@ -31,8 +34,12 @@ def output_size(width: int, height: int, factor: float) -> tuple[int, int]:
     return tuple(max(2, 2 * round(side * factor / 2)) for side in (width, height))
 
 
-def predict_video(generator: Generator, options: PredictOptions) -> int:
+def predict_video(generator: Generator, options: PredictOptions,
+                  restorer: Optional[FaceRestorer] = None) -> int:
     """Upscale the video ``options.input`` into ``options.output``; returns 0.
+
+    With a ``restorer``, each frame's faces are restored; a :class:`FaceTracker` steadies
+    their landmarks from frame to frame, so the faces neither shimmer nor blink.
 
     Raises:
         FileNotFoundError: no such input file.
@@ -59,7 +66,7 @@ def predict_video(generator: Generator, options: PredictOptions) -> int:
     runner, kwargs = make_runner(generator, options.backend), upscale_kwargs(options)
     audio = {"audio_path": str(src), "audio_codec": "copy"} if meta.get("audio_codec") else {}
     total = round(meta["duration"] * fps) if meta.get("duration") else None
-    count = 0
+    count, tracker = 0, FaceTracker()
     with files.atomic_path(target) as tmp, tqdm(total=total, unit="frame",
                                             disable=None) as bar:
         writer = imageio_ffmpeg.write_frames(
@@ -70,7 +77,10 @@ def predict_video(generator: Generator, options: PredictOptions) -> int:
             while batch := list(itertools.islice(frames, options.batch_size)):
                 lr = np.stack([np.frombuffer(f, np.uint8).reshape(height, width, 3)
                                for f in batch])
-                for sr in upscale_stack(runner, lr, scale, **kwargs):
+                for frame, sr in zip(lr, upscale_stack(runner, lr, scale, **kwargs)):
+                    if restorer is not None:
+                        kept, skipped = restorer.find(frame)
+                        sr, _ = restorer.restore(frame, sr, (tracker(kept), skipped))
                     writer.send(np.ascontiguousarray(resize(sr, size)).tobytes())
                 count += len(batch)
                 bar.update(len(batch))

@@ -172,7 +172,8 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
     position = _stream_position(paths, t.seed, d.batch_size, state, guard)
     steps = t.steps_per_epoch or max(1, len(paths) // d.batch_size)
     lr_samples, hr_samples, _ = pipeline.load_samples(paths, t.num_samples, d.hr_size,
-                                                      cfg.model.scale, d.max_pixels)
+                                                      cfg.model.scale, d.max_pixels,
+                                                      d.degradation)
     writer = tf.summary.create_file_writer(str(logdir))
     optimizers = {"generator": state.g_optimizer, "discriminator": state.d_optimizer}
     hardware = distribute.describe_hardware()

@@ -11,7 +11,8 @@ Which images (:func:`split_paths`):
 * ``--no-val``: none.
 
 Each is a whole face at ``hr_size`` with its LR made as in training
-(:func:`srgan.data.pipeline.load_samples`), scored as :mod:`srgan.evaluation.evaluate`
+(:func:`srgan.data.pipeline.load_samples`; a random degradation draws face ``i``'s from the
+fixed seed ``(0, i)``, as ``evaluate.py --seed 0`` does), scored as :mod:`srgan.evaluation.evaluate`
 does: PSNR and SSIM on the Y channel with ``scale`` border pixels cropped, and LPIPS.
 :class:`ValidationCallback` logs the means to TensorBoard as ``val/psnr``, ``val/ssim``,
 ``val/lpips`` every epoch (the bicubic baseline on the same images once, as
@@ -186,7 +187,7 @@ def build_callback(cfg: Config, val_paths: list[Path], writer, run_dir: Path,
         return None
     d, keep_best = cfg.data, cfg.train.keep_best
     lr, hr, _ = pipeline.load_samples(val_paths, len(val_paths), d.hr_size, cfg.model.scale,
-                                      d.max_pixels)
+                                      d.max_pixels, d.degradation)
     try:
         lpips = LPIPS()
     except BackboneUnavailable as e:
