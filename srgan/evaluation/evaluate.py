@@ -323,7 +323,7 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
     if options.reference:
         settings["hr_niqe"] = mean_score([r["hr_niqe"] for r in results])
     else:
-        settings.update(hr="none (the images are the LR)", degradation="none")
+        settings.update(hr="none", degradation="the images as they are")
     summary = summarize(results)
     print(report.table(summary, results, settings))
     written = report.write_reports(out_dir, results, summary, settings)
