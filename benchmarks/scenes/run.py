@@ -29,7 +29,8 @@ FACE_SPLITS = ("validation", "all")
 
 @dataclass(frozen=True)
 class SceneOptions:
-    """What ``python -m benchmarks.scenes`` runs (its flags, one per field)."""
+    """What ``python -m benchmarks.scenes`` runs: a flag per field (``--model`` and
+    ``--method`` fill ``models`` and ``methods``; of ``scene``, ``--lr-size`` alone)."""
 
     faces: str
     backgrounds: str
