@@ -1,1 +1,2 @@
-"""Speed and memory benchmarks: ``python -m benchmarks.bench``. Never imported by srgan."""
+"""Benchmarks: speed and memory (``python -m benchmarks.bench``), faces in whole photos
+(``python -m benchmarks.scenes``). Never imported by srgan."""

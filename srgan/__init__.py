@@ -4,7 +4,7 @@ Subpackages:
     data        tf.data pipeline (decode, crop, degrade) and the resumable file order
     models      SRResNet generator, discriminator, fast conv layers, VGG, weight files
     training    the GAN keras.Model, losses, callbacks, checkpoints, the training run
-    evaluation  PSNR/SSIM/LPIPS, evaluate.py's reports and figures
+    evaluation  PSNR/SSIM/LPIPS/NIQE, evaluate.py's reports and figures
     inference   tiled upscaling and what predict.py does
 
 Modules: ``config`` (frozen dataclasses), ``cli`` (the three commands), ``files`` (image

@@ -251,9 +251,10 @@ def evaluate_parser() -> argparse.ArgumentParser:
     """The flags of ``evaluate.py``: ``--model`` and :class:`EvaluateOptions`'s fields
     (``--out`` still works, deprecated, for ``-o/--output``)."""
     p = argparse.ArgumentParser(
-        prog="evaluate.py", description="PSNR/SSIM (RGB and Y) and LPIPS of a trained "
-        "generator against nearest, bilinear and bicubic upscaling, on every image of a "
-        "folder degraded as in training; tables, CSV/JSON, a plot and a contact sheet.")
+        prog="evaluate.py", description="PSNR/SSIM (RGB and Y), LPIPS and NIQE of a "
+        "trained generator against nearest, bilinear and bicubic upscaling, on every image "
+        "of a folder degraded as in training (or, with --no-reference, NIQE alone on "
+        "low-resolution photos); tables, CSV/JSON, a plot and a contact sheet.")
     _add_model_flag(p)
     _add_dataclass_flags(p, EvaluateOptions)
     add_deprecated_alias(p, "--out", "-o/--output", dest="output")

@@ -85,8 +85,9 @@ class EvaluateOptions:
                             "scale) instead of preparing faces as in training")
     hr_size: Optional[int] = flag(None, help="HR side without --full-image (default: the "
                                   "generator's training size)")
-    rank_by: str = flag("lpips", choices=KEEP_BEST, help="what orders the contact sheet: "
-                        "SR's gain over bicubic in this metric")
+    rank_by: Optional[str] = flag(None, choices=KEEP_BEST + ("niqe",), help="what orders "
+                                  "the contact sheet: SR's gain over bicubic in this metric "
+                                  "(default: lpips, niqe with --no-reference)")
     sheet_rows: int = flag(3, help="best and worst images each on the contact sheet")
     srcnn: bool = flag(True, help="score the shipped SRCNN baseline as a row too (x4; when "
                        "its weights are present and it is not the model evaluated)")
@@ -94,10 +95,24 @@ class EvaluateOptions:
                                "(bounds memory)")
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
     degradation: str = flag("bicubic", choices=DEGRADATIONS, help="how LR is made from "
-                            "HR: antialiased bicubic, or Real-ESRGAN's random blur, resize, "
-                            "noise and JPEG (real-world photos; fixed by --seed)")
-    seed: int = flag(0, help="with --degradation realesrgan: image i of the sorted list is "
+                            "HR: antialiased bicubic; Real-ESRGAN's random blur, resize, "
+                            "noise and JPEG (real-world photos); or GFPGAN's (aligned "
+                            "faces); the random ones fixed by --seed")
+    seed: int = flag(0, help="with a random --degradation: image i of the sorted list is "
                      "degraded with seed (SEED, i)")
+    reference: bool = flag(True, help="make each image's LR and score against the image; "
+                           "--no-reference: the images are low-resolution photos without "
+                           "ground truth, upscaled as they are and scored with NIQE alone")
+
+    def ranking(self) -> str:
+        """The metric that orders the contact sheet; ValueError when it needs a reference
+        that this run does not have."""
+        if self.rank_by is None:
+            return "lpips" if self.reference else "niqe"
+        if not self.reference and self.rank_by != "niqe":
+            raise ValueError(f"--rank-by {self.rank_by} needs ground truth; with "
+                             f"--no-reference only niqe ranks")
+        return self.rank_by
 
 
 FORMATS = ("savedmodel", "tflite", "onnx")

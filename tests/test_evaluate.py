@@ -17,7 +17,7 @@ from srgan.cli import evaluate_main, evaluate_parser
 from srgan import files
 from srgan.config import ModelConfig
 from srgan.data import transforms
-from srgan.evaluation import evaluate, metrics, report
+from srgan.evaluation import evaluate, metrics, niqe, report
 from srgan.inference.upscale import interpolate
 from srgan.models.generators import build_generator
 from srgan.models.weights import export_generator
@@ -108,11 +108,42 @@ def test_table_and_markdown_list_every_method():
     settings = {"data": "d", "scale": 4, "hr": "x", "crop_border": 4}
     text = report.table(summary, results, settings)
     lines = text.splitlines()
-    assert lines[1].split() == ["method", "PSNR-Y", "SSIM-Y", "PSNR-RGB", "SSIM-RGB", "LPIPS"]
+    assert lines[1].split() == ["method", "PSNR-Y", "SSIM-Y", "PSNR-RGB", "SSIM-RGB", "LPIPS",
+                                "NIQE"]
     assert [line.split()[0] for line in lines[2:6]] == ["nearest", "bilinear", "bicubic", "SR"]
-    assert lines[-1].endswith("lower LPIPS on 1/2")
+    assert lines[-1].endswith("lower LPIPS on 1/2, lower NIQE on 0/2")
     md = report.markdown(summary, results, settings)
-    assert "| SR (model) | 0.00 | 0.0000 | 0.00 | 0.0000 | 0.4500 |" in md
+    assert "| SR (model) | 0.00 | 0.0000 | 0.00 | 0.0000 | 0.4500 | 0.000 |" in md
+
+
+def test_without_reference_the_reports_hold_niqe_alone(tmp_path):
+    results = [{"image": n, "width": 8, "height": 8,
+                "scores": {m: {"niqe": v + (m == "sr")} for m in evaluate.METHODS}}
+               for n, v in (("a", 4.0), ("b", float("nan")), ("c", 6.0))]
+    summary = evaluate.summarize(results)
+    assert summary["bicubic"] == {"niqe": 5.0} and summary["sr"] == {"niqe": 6.0}
+    settings = {"data": "d", "scale": 4, "hr": "none", "crop_border": 4}
+    lines = report.table(summary, results, settings).splitlines()
+    assert lines[1].split() == ["method", "NIQE"]
+    assert lines[-1] == "SR vs bicubic: lower NIQE on 0/3"
+    report.write_reports(tmp_path, results, summary, settings)
+    header = (tmp_path / "per_image.csv").read_text().splitlines()[0]
+    assert header == "image,width,height,method,niqe"
+
+
+def test_mean_score_leaves_out_images_without_a_score():
+    assert evaluate.mean_score([1.0, float("nan"), 3.0]) == 2.0
+    assert math.isnan(evaluate.mean_score([float("nan")]))
+    assert evaluate.mean_score([float("inf"), 1.0]) == float("inf")  # identical images stay
+
+
+def test_contact_rows_by_niqe_skip_images_without_a_score():
+    results = [_result(f"i{k}", 0.5) for k in range(3)]
+    for r, sr in zip(results, (3.0, float("nan"), 5.0)):
+        r["scores"]["sr"]["niqe"], r["scores"]["bicubic"]["niqe"] = sr, 4.0
+    rows = evaluate.contact_rows(results, "niqe", 1)
+    assert [r["image"] for _, r in rows] == ["i0", "i2"]
+    assert "niqe gain +1.000" in rows[0][0]
 
 
 def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
@@ -137,9 +168,11 @@ def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
         metrics.psnr(interpolate(lr, 4), hr, crop_border=4, y_only=True), abs=1e-9)
     record = json.loads((out / "results.json").read_text())
     assert record["settings"]["images"] == 5 and record["settings"]["failed"] == []
-    assert {"image", "width", "height", "scores"} == set(record["images"][0])
+    assert {"image", "width", "height", "scores", "hr_niqe"} == set(record["images"][0])
     sr_mean = np.mean([float(r["lpips"]) for r in rows if r["method"] == "sr"])
     assert record["summary"]["sr"]["lpips"] == pytest.approx(sr_mean, rel=1e-6)
+    # 32x32 faces are too small for NIQE's 96x96 blocks: a NaN column, said so.
+    assert all(math.isnan(float(r["niqe"])) for r in rows)
     # --sheet-rows 1: the best and the worst image, four panels each (3 x 3.1 in at 100 dpi).
     assert Image.open(out / "contact_sheet.png").size == (1200, 620)
 
@@ -206,3 +239,52 @@ def test_baselines_are_scored_as_rows_before_the_model():
     assert list(outs) == ["nearest", "bilinear", "bicubic", "srcnn", "sr"]
     results = [{"scores": evaluate.score_image(hr, outs, 4, None)}]
     assert list(evaluate.summarize(results)) == list(outs)
+
+
+def test_evaluate_scores_niqe_of_each_method_and_of_hr(tmp_path, weights, capsys):
+    # HR 200: 192 px after the 4 px borders, two by two NIQE blocks.
+    rng = np.random.default_rng(5)
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for k in range(2):
+        smooth_face(rng, 210, 230).save(faces / f"f{k}.png")
+    out = tmp_path / "eval"
+    assert evaluate_main(["--data", str(faces), "--weights", str(weights), "-o", str(out),
+                          "--hr-size", "200", "--sheet-rows", "1", "--rank-by", "niqe"]) == 0
+    record = json.loads((out / "results.json").read_text())
+    for r in record["images"]:
+        assert all(np.isfinite(r["scores"][m]["niqe"]) for m in r["scores"])
+        hr = evaluate.load_hr(faces / r["image"], 4, 200, False, 10**6)
+        assert r["hr_niqe"] == pytest.approx(niqe.niqe(hr, 4))
+        bicubic = interpolate(transforms.degrade(hr, 4).numpy().astype(np.uint8), 4)
+        assert r["scores"]["bicubic"]["niqe"] == pytest.approx(niqe.niqe(bicubic, 4))
+    assert record["settings"]["hr_niqe"] == pytest.approx(
+        np.mean([r["hr_niqe"] for r in record["images"]]))
+    assert "NIQE of HR" in capsys.readouterr().out
+
+
+def test_evaluate_without_reference_upscales_the_photos_as_they_are(tmp_path, weights,
+                                                                    capsys):
+    rng = np.random.default_rng(6)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for k, (h, w) in enumerate([(60, 64), (52, 70)]):
+        smooth_face(rng, h, w).save(photos / f"p{k}.png")
+    out = tmp_path / "eval"
+    assert evaluate_main(["--data", str(photos), "--weights", str(weights), "-o", str(out),
+                          "--no-reference", "--sheet-rows", "1"]) == 0
+    assert "NIQE" in capsys.readouterr().out
+    record = json.loads((out / "results.json").read_text())
+    assert record["settings"]["hr"] == "none"
+    first = next(r for r in record["images"] if r["image"] == "p0.png")
+    assert (first["width"], first["height"]) == (256, 240)
+    assert set(first["scores"]["sr"]) == {"niqe"}
+    lr = np.asarray(Image.open(photos / "p0.png"))
+    assert first["scores"]["bicubic"]["niqe"] == pytest.approx(
+        niqe.niqe(interpolate(lr, 4), 4))
+    # --sheet-rows 1: best and worst, three panels each (no HR column).
+    assert Image.open(out / "contact_sheet.png").size == (900, 620)
+    assert evaluate_main(["--data", str(photos), "--weights", str(weights), "-o", str(out),
+                          "--no-reference", "--rank-by", "lpips"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs ground truth" in err[0]

@@ -1,2 +1,3 @@
-"""Quality measurement: metrics (PSNR, SSIM, LPIPS), ``evaluate.py``'s scoring, its
-tables and files, and the figures (triptychs, scatter plot, contact sheet)."""
+"""Quality measurement: metrics (PSNR, SSIM, LPIPS; NIQE without reference),
+``evaluate.py``'s scoring, its tables and files, and the figures (triptychs, scatter plot,
+contact sheet)."""

@@ -1,4 +1,4 @@
-"""Quality against interpolation baselines: PSNR/SSIM (RGB and Y) and LPIPS, per image.
+"""Quality against interpolation baselines: PSNR/SSIM (RGB and Y), LPIPS and NIQE, per image.
 
 How ``evaluate.py`` (and the validation during training) scores an image:
 
@@ -17,6 +17,12 @@ How ``evaluate.py`` (and the validation during training) scores an image:
 4. Against HR: PSNR and SSIM on RGB and on BT.601 Y with ``scale`` pixels cropped at each
    border, in float64 (the SR papers' and BasicSR's convention,
    :mod:`srgan.evaluation.metrics`), and LPIPS (VGG, v0.1) on the whole image.
+5. Needing no reference: NIQE (:mod:`srgan.evaluation.niqe`) of each candidate and of HR, with
+   ``scale`` pixels cropped at each border; NaN for images under 192x96 pixels, which the
+   means leave out.
+
+With ``--no-reference`` the images are low-resolution photos without ground truth: each is
+upscaled as it is (step 3) and scored with NIQE alone.
 
 :func:`run` takes an :class:`EvaluateOptions`; ``evaluate.py`` builds it from its flags.
 """
@@ -32,15 +38,16 @@ import numpy as np
 from srgan import files
 from srgan.data import transforms
 from srgan.evaluation import figures, metrics, report
+from srgan.evaluation.niqe import niqe
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
 from srgan.models.weights import Generator
 from srgan.options import EvaluateOptions
 from srgan.pixels import to_unit_range
 
 METHODS = INTERPOLATIONS + ("sr",)
-METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "lpips")
+METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "lpips", "niqe")
 # How "SR beats bicubic" is measured for ranking: metric, and +1 when higher is better.
-GAIN = {"psnr": ("psnr_y", 1.0), "lpips": ("lpips", -1.0)}
+GAIN = {"psnr": ("psnr_y", 1.0), "lpips": ("lpips", -1.0), "niqe": ("niqe", -1.0)}
 
 
 def load_hr(path: Path, scale: int, hr_size: Optional[int], full_image: bool,
@@ -76,11 +83,18 @@ def candidates(hr: np.ndarray, scale: int, generator, tile: Optional[int] = None
         :data:`METHODS` and the baselines, ``sr`` last.
     """
     lr = transforms.degrade(hr, scale, degradation, seed).numpy().astype(np.uint8)
+    return lr, upscaled(lr, scale, generator, tile, baselines)
+
+
+def upscaled(lr: np.ndarray, scale: int, generator, tile: Optional[int] = None,
+             baselines: Optional[dict] = None) -> dict[str, np.ndarray]:
+    """Every candidate from uint8 ``lr (h, w, 3)``: ``{method: uint8 (h*scale, w*scale, 3)}``
+    for :data:`METHODS` and the baselines, ``sr`` last (arguments as :func:`candidates`)."""
     outs = {m: interpolate(lr, scale, m) for m in INTERPOLATIONS}
     outs.update({m: upscale(model, lr, scale, tile=tile)
                  for m, model in (baselines or {}).items()})
     outs["sr"] = upscale(generator, lr, scale, tile=tile)
-    return lr, outs
+    return outs
 
 
 def pixel_scores(out: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, float]:
@@ -104,12 +118,32 @@ def lpips_distances(lpips: Optional[metrics.LPIPS], outs: np.ndarray, hrs: np.nd
         for i in range(0, len(outs), batch)])
 
 
-def score_image(hr: np.ndarray, outs: dict[str, np.ndarray], scale: int,
+def score_image(hr: Optional[np.ndarray], outs: dict[str, np.ndarray], scale: int,
                 lpips: Optional[metrics.LPIPS]) -> dict[str, dict[str, float]]:
-    """``{method: {metric: value}}`` for every candidate in ``outs`` against ``hr``."""
+    """``{method: {metric: value}}`` for every candidate in ``outs`` against ``hr``
+    (:data:`METRICS`), or with ``hr`` None NIQE alone.
+    NIQE crops ``scale`` pixels at each border, as PSNR does."""
+    if hr is None:
+        return {method: {"niqe": niqe(out, scale)} for method, out in outs.items()}
     return {method: {**pixel_scores(out, hr, scale),
-                     "lpips": float(lpips_distances(lpips, out[None], hr[None])[0])}
+                     "lpips": float(lpips_distances(lpips, out[None], hr[None])[0]),
+                     "niqe": niqe(out, scale)}
             for method, out in outs.items()}
+
+
+def load_candidates(path: Path, scale: int, generator, hr_size: Optional[int],
+                    options: EvaluateOptions, index: int, baselines: Optional[dict] = None
+                    ) -> tuple[Optional[np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """``(hr, lr, candidates)`` of image number ``index`` of the folder, as ``options``
+    asks: HR read and degraded (:func:`load_hr`, :func:`candidates`), or without reference
+    the file read as LR (``hr`` None)."""
+    if not options.reference:
+        lr = files.read_image(path, max_pixels=options.max_pixels)
+        return None, lr, upscaled(lr, scale, generator, options.tile, baselines)
+    hr = load_hr(path, scale, hr_size, options.full_image, options.max_pixels)
+    lr, outs = candidates(hr, scale, generator, options.tile, options.degradation,
+                          lr_seed(options.seed, index), baselines)
+    return hr, lr, outs
 
 
 def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
@@ -121,25 +155,30 @@ def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
 
     ``hr_size`` is the HR side when ``options.full_image`` is off. Returns
     ``(results, failures)``: per image ``{"image": relative name, "path", "width",
-    "height", "scores": {method: {metric: value}}}``, and the one-line failure reasons.
+    "height" (of the output), "scores": {method: {metric: value}}}`` (with reference also
+    ``"hr_niqe"``), and the one-line failure reasons.
     """
     results, failures = [], []
     for i, path in enumerate(paths, 1):
         name = path.relative_to(root).as_posix() if root.is_dir() else path.name
         try:
-            hr = load_hr(path, scale, hr_size, options.full_image, options.max_pixels)
-            outs = candidates(hr, scale, generator, options.tile, options.degradation,
-                              lr_seed(options.seed, i - 1), baselines)[1]
+            hr, _, outs = load_candidates(path, scale, generator, hr_size, options, i - 1,
+                                          baselines)
             scores = score_image(hr, outs, scale, lpips)
         except (files.ImageError, ValueError) as e:
             failures.append(str(e) if isinstance(e, files.ImageError) else f"{path}: {e}")
             print(f"error: {failures[-1]}", file=sys.stderr)
             continue
-        results.append({"image": name, "path": str(path), "index": i - 1, "width": hr.shape[1],
-                        "height": hr.shape[0], "scores": scores})
+        height, width = outs["sr"].shape[:2]
+        results.append({"image": name, "path": str(path), "index": i - 1, "width": width,
+                        "height": height, "scores": scores})
         sr, bic = scores["sr"], scores["bicubic"]
-        log(f"[{i}/{len(paths)}] {name}: PSNR-Y {sr['psnr_y']:.2f} (bicubic "
-            f"{bic['psnr_y']:.2f}), LPIPS {sr['lpips']:.4f} (bicubic {bic['lpips']:.4f})")
+        line = f"NIQE {sr['niqe']:.3f} (bicubic {bic['niqe']:.3f})"
+        if hr is not None:
+            results[-1]["hr_niqe"] = niqe(hr, scale)
+            line = (f"PSNR-Y {sr['psnr_y']:.2f} (bicubic {bic['psnr_y']:.2f}), LPIPS "
+                    f"{sr['lpips']:.4f} (bicubic {bic['lpips']:.4f}), {line}")
+        log(f"[{i}/{len(paths)}] {name}: {line}")
     return results, failures
 
 
@@ -148,10 +187,19 @@ def lr_seed(seed: int, index: int):
     return np.array([seed, index], np.int64)
 
 
+def mean_score(values) -> float:
+    """The mean of per-image scores, NaNs (NIQE of a too small image) left out; NaN when
+    no value is left."""
+    values = np.asarray(values, np.float64)
+    values = values[~np.isnan(values)]
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
 def summarize(results: list[dict]) -> dict[str, dict[str, float]]:
-    """Means over images: ``{method: {metric: mean}}``, methods in the order scored."""
-    return {m: {k: float(np.mean([r["scores"][m][k] for r in results])) for k in METRICS}
-            for m in results[0]["scores"]}
+    """Means over images (:func:`mean_score`): ``{method: {metric: mean}}``, methods in
+    the order scored, metrics those scored."""
+    return {m: {k: mean_score([r["scores"][m][k] for r in results]) for k in scores}
+            for m, scores in results[0]["scores"].items()}
 
 
 def baseline_models(generator: Generator, options: EvaluateOptions,
@@ -177,15 +225,17 @@ def baseline_models(generator: Generator, options: EvaluateOptions,
 
 def gain(result: dict, by: str) -> float:
     """How much SR beats bicubic on one image: PSNR-Y difference (dB) for ``psnr``,
-    bicubic minus SR LPIPS for ``lpips``; positive means SR is better."""
+    bicubic minus SR LPIPS (NIQE) for ``lpips`` (``niqe``); positive means SR is better."""
     metric, sign = GAIN[by]
     return sign * (result["scores"]["sr"][metric] - result["scores"]["bicubic"][metric])
 
 
 def contact_rows(results: list[dict], by: str, count: int) -> list[tuple[str, dict]]:
     """The ``count`` images where SR gains most over bicubic and the ``count`` where it
-    gains least (no image twice), as ``(label, result)``, best first."""
-    ranked = sorted(results, key=lambda r: gain(r, by), reverse=True)
+    gains least (no image twice), as ``(label, result)``, best first; images without a
+    score (NIQE of a too small image) are left out."""
+    ranked = sorted((r for r in results if not np.isnan(gain(r, by))),
+                    key=lambda r: gain(r, by), reverse=True)
     count = min(count, (len(ranked) + 1) // 2)
     picked = [("best", r) for r in ranked[:count]] + [
         ("worst", r) for r in ranked[max(count, len(ranked) - count):]]
@@ -202,12 +252,14 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
 
     Raises:
         FileNotFoundError: no images under ``options.data``.
-        ValueError: no image could be scored, or no HR size is known (neither
-            ``options.hr_size`` nor the generator's card gives one, without ``full_image``).
+        ValueError: no image could be scored, ``--rank-by`` needs a reference the run has
+            not, or no HR size is known (neither ``options.hr_size`` nor the generator's
+            card gives one, without ``full_image``).
     """
     scale = generator.scale
     hr_size = options.hr_size or generator.hr_size
-    if hr_size is None and not options.full_image:
+    rank_by = options.ranking()
+    if hr_size is None and not options.full_image and options.reference:
         raise ValueError(f"{generator.path}: its model card has no hr_size; pass --hr-size "
                          f"or --full-image")
     out_dir = files.check_writable_dir(Path(options.output))
@@ -215,7 +267,7 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
     paths = files.list_images(root)
     if not paths:
         raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
-    lpips = metrics.LPIPS()
+    lpips = metrics.LPIPS() if options.reference else None
     baselines = baseline_models(generator, options)
     results, failures = evaluate_folder(paths, root, generator.model, scale, hr_size, lpips,
                                         options, baselines=baselines)
@@ -228,23 +280,27 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
                 "degradation": options.degradation}
     if options.degradation != "bicubic":
         settings["seed"] = options.seed
+    if options.reference:
+        settings["hr_niqe"] = mean_score([r["hr_niqe"] for r in results])
+    else:
+        settings.update(hr="none", degradation="the images as they are")
     summary = summarize(results)
     print(report.table(summary, results, settings))
     written = report.write_reports(out_dir, results, summary, settings)
-    per_image = {m: {k: [r["scores"][m][k] for r in results] for k in ("psnr_y", "lpips")}
+    per_image = {m: {k: [r["scores"][m][k] for r in results] for k in summary[m]}
                  for m in ("bicubic", "sr")}
     figure = figures.sr_vs_bicubic_figure(per_image["bicubic"], per_image["sr"],
                                           f"{root.name}: SR vs bicubic, x{scale}")
     written.append(files.atomic_write_bytes(
         files.safe_output_path(out_dir, "sr_vs_bicubic.png"), figures.png_bytes(figure)))
     rows = []
-    for label, r in contact_rows(results, options.rank_by, options.sheet_rows):
-        hr = load_hr(Path(r["path"]), scale, hr_size, options.full_image, options.max_pixels)
-        lr, outs = candidates(hr, scale, generator.model, options.tile, options.degradation,
-                              lr_seed(options.seed, r["index"]))
-        rows.append((label, [lr, outs["bicubic"], outs["sr"], hr]))
-    written.append(files.atomic_write_bytes(
-        files.safe_output_path(out_dir, "contact_sheet.png"),
-        figures.png_bytes(figures.contact_sheet_figure(rows))))
+    for label, r in contact_rows(results, rank_by, options.sheet_rows):
+        hr, lr, outs = load_candidates(Path(r["path"]), scale, generator.model, hr_size,
+                                       options, r["index"])
+        rows.append((label, [lr, outs["bicubic"], outs["sr"]] + ([] if hr is None else [hr])))
+    if rows:
+        sheet = figures.contact_sheet_figure(rows, figures.CONTACT_TITLES[:len(rows[0][1])])
+        written.append(files.atomic_write_bytes(files.safe_output_path(out_dir, "contact_sheet.png"),
+                                             figures.png_bytes(sheet)))
     print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
     return 1 if failures else 0

@@ -16,6 +16,11 @@ from matplotlib.figure import Figure
 from srgan.pixels import to_uint8
 
 TRIPTYCH_TITLES = ("Low-resolution", "Generated", "Original")
+CONTACT_TITLES = ("LR", "bicubic", "SR", "HR")
+# Per metric of the SR-vs-bicubic plot: panel title, and +1 when higher is better.
+SCATTER_PANELS = {"psnr_y": ("PSNR, Y (dB): higher is better", 1),
+                  "lpips": ("LPIPS: lower is better", -1),
+                  "niqe": ("NIQE (no reference): lower is better", -1)}
 
 
 def triptych_figure(lr, sr, hr, suptitle: str = "") -> Figure:
@@ -51,25 +56,28 @@ def triptych_png(lr, sr, hr, suptitle: str = "") -> bytes:
 
 
 def sr_vs_bicubic_figure(bicubic: dict, sr: dict, title: str = "") -> Figure:
-    """Per-image PSNR (Y) and LPIPS of SR against bicubic: one dot per image.
+    """Per-image scores of SR against bicubic, one panel per metric of
+    :data:`SCATTER_PANELS` that ``sr`` holds: one dot per image.
 
     Args:
-        bicubic, sr: ``{"psnr_y": (N,), "lpips": (N,)}`` per-image values.
-        title: shown above both panels.
+        bicubic, sr: ``{metric: (N,)}`` per-image values (e.g. ``psnr_y``, ``lpips``,
+            ``niqe``); NaN values are not drawn.
+        title: shown above the panels.
 
     Dots on the green side of the diagonal are images where SR beats bicubic (higher
-    PSNR, lower LPIPS); red dots are where it loses.
+    PSNR, lower LPIPS or NIQE); red dots are where it loses.
     """
-    fig = Figure(figsize=(11, 5.2), dpi=100)
+    panels = [(key, *SCATTER_PANELS[key]) for key in SCATTER_PANELS if key in sr]
+    fig = Figure(figsize=(5.5 * len(panels), 5.2), dpi=100)
     FigureCanvasAgg(fig)
-    for ax, key, label, sign in zip(fig.subplots(1, 2), ("psnr_y", "lpips"),
-                                    ("PSNR, Y (dB): higher is better", "LPIPS: lower is better"),
-                                    (1, -1)):
+    for ax, (key, label, sign) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
         x, y = np.asarray(bicubic[key], float), np.asarray(sr[key], float)
+        scored = ~(np.isnan(x) | np.isnan(y))
+        x, y = x[scored], y[scored]
         wins = sign * (y - x) > 0
         ax.scatter(x[wins], y[wins], c="tab:green", s=18, label=f"SR better ({wins.sum()})")
         ax.scatter(x[~wins], y[~wins], c="tab:red", s=18, label=f"SR worse ({(~wins).sum()})")
-        lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
+        lo, hi = (min(x.min(), y.min()), max(x.max(), y.max())) if len(x) else (0.0, 1.0)
         pad = 0.05 * (hi - lo) or 0.5
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=1)
         ax.set(xlabel="bicubic", ylabel="SR (model)", title=label)
@@ -80,12 +88,14 @@ def sr_vs_bicubic_figure(bicubic: dict, sr: dict, title: str = "") -> Figure:
     return fig
 
 
-def contact_sheet_figure(rows: list, titles=("LR", "bicubic", "SR", "HR")) -> Figure:
+def contact_sheet_figure(rows: list, titles=CONTACT_TITLES) -> Figure:
     """Rows of panels LR | bicubic | SR | HR, one row per image, labelled on the left.
 
     Args:
-        rows: ``[(label, [lr (h, w, 3), bicubic, sr, hr (H, W, 3)]), ...]``, uint8. LR is
-            drawn with nearest-neighbour interpolation at the size of the others.
+        rows: ``[(label, [lr (h, w, 3), bicubic, sr, hr (H, W, 3)]), ...]``, uint8, one
+            image per title (without ground truth: no HR). LR is drawn with
+            nearest-neighbour interpolation at the size of the others.
+        titles: the column titles.
     """
     fig = Figure(figsize=(3 * len(titles), 3.1 * len(rows)), dpi=100)
     FigureCanvasAgg(fig)

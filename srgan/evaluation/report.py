@@ -18,13 +18,23 @@ METHOD_NAMES = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubi
                 "srcnn": "SRCNN (shipped)", "sr": "SR (model)"}
 COLUMNS = (("psnr_y", "PSNR-Y", "{:.2f}"), ("ssim_y", "SSIM-Y", "{:.4f}"),
            ("psnr_rgb", "PSNR-RGB", "{:.2f}"), ("ssim_rgb", "SSIM-RGB", "{:.4f}"),
-           ("lpips", "LPIPS", "{:.4f}"))
+           ("lpips", "LPIPS", "{:.4f}"), ("niqe", "NIQE", "{:.3f}"))
+# Per metric, the win count of the caption: its name, and +1 when higher is better.
+WINS = (("psnr_y", "higher PSNR-Y", 1), ("lpips", "lower LPIPS", -1),
+        ("niqe", "lower NIQE", -1))
+
+
+def _columns(summary: dict) -> list[tuple[str, str, str]]:
+    """The :data:`COLUMNS` that were scored (without ground truth: NIQE alone)."""
+    scored = next(iter(summary.values()))
+    return [column for column in COLUMNS if column[0] in scored]
 
 
 def _cells(summary: dict) -> list[list[str]]:
     """Header and one row per method, as strings."""
-    return [["method"] + [title for _, title, _ in COLUMNS]] + [
-        [METHOD_NAMES[m]] + [fmt.format(scores[key]) for key, _, fmt in COLUMNS]
+    columns = _columns(summary)
+    return [["method"] + [title for _, title, _ in columns]] + [
+        [METHOD_NAMES[m]] + [fmt.format(scores[key]) for key, _, fmt in columns]
         for m, scores in summary.items()]
 
 
@@ -34,14 +44,13 @@ def _caption(results: list[dict], settings: dict) -> tuple[str, str]:
     lr = settings.get("degradation", "bicubic")
     lr += f" (seed {settings['seed']})" if "seed" in settings else ""
     head = (f"{settings['data']}: {n} images, x{settings['scale']}; HR: {settings['hr']}; "
-            f"LR: {lr}; PSNR/SSIM with {settings['crop_border']} px borders cropped, float64")
-    psnr_wins = sum(r["scores"]["sr"]["psnr_y"] > r["scores"]["bicubic"]["psnr_y"]
-                    for r in results)
-    lpips_wins = sum(r["scores"]["sr"]["lpips"] < r["scores"]["bicubic"]["lpips"]
-                     for r in results)
-    tail = (f"SR vs bicubic: higher PSNR-Y on {psnr_wins}/{n} images, "
-            f"lower LPIPS on {lpips_wins}/{n}")
-    return head, tail
+            f"LR: {lr}; scored with {settings['crop_border']} px borders cropped, in float64")
+    if "hr_niqe" in settings:
+        head += f"; NIQE of HR {settings['hr_niqe']:.3f}"
+    sr, bic = ([r["scores"][m] for r in results] for m in ("sr", "bicubic"))
+    wins = [f"{name} on {sum(sign * (s[k] - b[k]) > 0 for s, b in zip(sr, bic))}/{n}"
+            for k, name, sign in WINS if k in sr[0]]
+    return head, "SR vs bicubic: " + ", ".join(wins)
 
 
 def table(summary: dict, results: list[dict], settings: dict) -> str:
@@ -78,7 +87,7 @@ def write_reports(out_dir: Path, results: list[dict], summary: dict,
 
     Returns the paths written.
     """
-    keys = [key for key, _, _ in COLUMNS]
+    keys = [key for key, _, _ in _columns(summary)]
     per_image = _csv_bytes(["image", "width", "height", "method", *keys], [
         [r["image"], r["width"], r["height"], m, *(r["scores"][m][k] for k in keys)]
         for r in results for m in summary])
