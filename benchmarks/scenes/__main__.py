@@ -44,6 +44,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--min-eye", type=float, default=default.min_eye,
                    help=f"LR eye distance from which a face counts for detection recall "
                    f"(default: {default.min_eye:g})")
+    p.add_argument("--face-model", default=default.face_model,
+                   help="--method face-enhance: the face model (as predict.py's)")
+    p.add_argument("--face-background", default=None, help="--method face-enhance: the "
+                   "background model (default: the first --model)")
+    p.add_argument("--large-faces", choices=("native", "skip"), default=default.large_faces,
+                   help="--method face-enhance: as predict.py's")
     p.add_argument("--save-images", action="store_true",
                    help="also write every scene's HR, LR and outputs as PNG")
     return p.parse_args(argv)

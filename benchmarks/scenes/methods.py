@@ -10,6 +10,8 @@ named as given: ``srgan``, ``blind`` or a weights path).
 Any other method plugs in by name: ``PLUGINS["face-enhance"] = factory``, where
 ``factory(options: SceneOptions) -> Method`` builds it from the run's options; ``--method
 face-enhance`` then runs it beside the built-in ones, on every scene and LR kind.
+:func:`face_enhance` is registered so: ``predict.py --face-enhance`` on each scene, over the
+background of ``--face-background`` (default: the first ``--model``).
 """
 
 from __future__ import annotations
@@ -115,3 +117,46 @@ def whole_photo(model: str, backend: str = "keras", tile: Optional[int] = None) 
     runner = make_runner(generator, backend)
     name = model if model in pretrained.SHIPPED else Path(model).name.split(".")[0]
     return Method(name, lambda lr: upscale(runner, lr, SCALE, tile=tile))
+
+
+def face_enhance(options: "SceneOptions") -> Method:
+    """``predict.py --model BACKGROUND --face-enhance --face-model FACE_MODEL``: the faces
+    restored by ``options.face_model`` and pasted over the whole photo upscaled by the
+    background model, which is the method's reference for the background check.
+
+    Named ``faces:FACE_MODEL`` (``faces:FACE_MODEL:skip`` with ``--large-faces skip``).
+
+    Raises:
+        ValueError: no background model (neither ``--face-background`` nor ``--model``).
+    """
+    from srgan.faces import paste
+    from srgan.inference.faces import load_restorer
+    from srgan.options import FaceOptions
+
+    background_name = options.face_background or (options.models[0] if options.models
+                                                  else None)
+    if background_name is None:
+        raise ValueError("--method face-enhance needs a background: --model or "
+                         "--face-background")
+    background = whole_photo(background_name, options.backend, options.tile)
+    restorer = load_restorer(FaceOptions(face_enhance=True, face_model=options.face_model,
+                                         large_faces=options.large_faces), options.backend)
+
+    def run(lr: np.ndarray) -> Output:
+        sr = background(lr).sr
+        out, results = restorer.restore(lr, sr)
+        changed = np.zeros(sr.shape[:2], bool)
+        boxes = []
+        for r in results:
+            if r.restored:
+                changed |= paste.support(r.placement, r.output.shape[0], sr.shape[:2])
+                boxes.append(r.face.box)
+        return Output(out, np.asarray(boxes, np.float64).reshape(-1, 4), changed)
+
+    name = f"faces:{Path(options.face_model).name.split('.')[0]}"
+    if options.large_faces != "native":
+        name += f":{options.large_faces}"
+    return Method(name, run, reference=background.name)
+
+
+PLUGINS["face-enhance"] = face_enhance

@@ -47,6 +47,9 @@ class SceneOptions:
     background_margin: float = 0.25
     min_eye: float = 8.0
     save_images: bool = False
+    face_model: str = "blind"
+    face_background: Optional[str] = None
+    large_faces: str = "native"
     scene: SceneConfig = field(default_factory=SceneConfig)
 
 

@@ -52,6 +52,19 @@ def footprint(m: np.ndarray, size: float, shape: tuple[int, int]) -> Optional[tu
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
+def support(m: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
+    """bool ``(H, W)``: the pixels of an image of ``shape`` where the mask of a face square
+    ``size`` wide, placed by ``m`` (image -> square), is above 0: all that :func:`paste`
+    may change."""
+    out = np.zeros(shape, bool)
+    box = footprint(m, size, shape)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64) + 0.5
+        out[y0:y1, x0:x1] = face_mask(np.stack([xs, ys], -1) @ m[:, :2].T + m[:, 2], size) > 0
+    return out
+
+
 def _lab_match(face: np.ndarray, background: np.ndarray, weight: np.ndarray,
                gray: bool) -> np.ndarray:
     """``face`` float ``(h, w, 3)`` in [0, 255] with its colour statistics under
@@ -102,8 +115,7 @@ def paste(out: np.ndarray, face: np.ndarray, m: np.ndarray, gray: bool = False,
     x0, y0, x1, y1 = box
     # Pixel centres of the box, in the face square's coordinates.
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64) + 0.5
-    points = np.stack([xs, ys], -1) @ m[:, :2].T + m[:, 2]
-    weight = face_mask(points, size)
+    weight = face_mask(np.stack([xs, ys], -1) @ m[:, :2].T + m[:, 2], size)
     if not weight.any():
         return None
     # The face resampled onto the box: Pillow maps box pixel (x, y) to face point

@@ -43,6 +43,8 @@ class FaceResult:
         transform: ``(2, 3)`` LR photo -> aligned LR crop, when restored.
         crop: uint8 ``(n, n, 3)``, the aligned LR crop the face model saw.
         output: uint8 ``(n * s, n * s, 3)``, what the face model made of it.
+        placement: ``(2, 3)`` upscaled photo -> ``output``, once pasted
+            (:func:`srgan.faces.paste.support` gives the pixels it may have changed).
     """
 
     face: Face
@@ -51,6 +53,7 @@ class FaceResult:
     transform: Optional[np.ndarray] = None
     crop: Optional[np.ndarray] = field(default=None, repr=False)
     output: Optional[np.ndarray] = field(default=None, repr=False)
+    placement: Optional[np.ndarray] = None
 
     def to_json(self) -> dict:
         record = self.face.to_json()
@@ -131,9 +134,9 @@ class FaceRestorer:
         # Small faces first, so a large face that overlaps one is pasted over it.
         for r in sorted(todo, key=lambda r: r.face.size):
             # Output pixels -> LR photo (/k) -> aligned LR crop (m) -> face model output (x s).
-            m_out = np.hstack([r.transform[:, :2] * self.scale / k,
-                               r.transform[:, 2:] * self.scale])
-            paste.paste(out, r.output, m_out, gray=gray)
+            r.placement = np.hstack([r.transform[:, :2] * self.scale / k,
+                                     r.transform[:, 2:] * self.scale])
+            paste.paste(out, r.output, r.placement, gray=gray)
         return out, todo + results
 
     def _transform(self, face: Face) -> tuple[np.ndarray, int]:
