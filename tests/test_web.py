@@ -129,7 +129,9 @@ def test_zssr_job_runs_in_the_background(real_app):
     (png_bytes(200, 200), "big.png", "image/png", {}, "exceeds max_pixels=10000"),
     (png_bytes(), "face.png", "image/png", {"method": "srgan", "scale": "2"}, "x4, not x2"),
     (png_bytes(), "face.png", "image/png", {"method": "magic"}, "unknown method"),
-], ids=["text", "content-type", "pixels", "scale", "method"])
+    (png_bytes(), "face.png", "image/png", {"scale": "2", "face_enhance": "1"},
+     "face restoration is x4 only, not x2"),
+], ids=["text", "content-type", "pixels", "scale", "method", "faces-x2"])
 def test_bad_uploads_get_one_clear_line(make_app, data, name, mimetype, form, words):
     client, folder = make_app(max_upload_mb=0.05, max_pixels=10_000)
     reply = post(client, data, name, mimetype, **form)

@@ -104,6 +104,29 @@ def test_run_job_writes_png_level_1_and_bicubic_needs_one_file(tmp_path):
     assert written == level1.getvalue()
 
 
+def test_run_job_restores_faces_when_asked(tmp_path):
+    """A sample face in a small photo, x4 with bicubic: "Restore faces" changes the face
+    and leaves the photo's far corners as they were."""
+    from srgan.data.pipeline import sample_face_paths
+
+    face = Image.open(sample_face_paths()[0]).convert("RGB").resize((40, 48))
+    photo = Image.new("RGB", (120, 90), (70, 110, 90))
+    photo.paste(face, (40, 20))
+    photo.save(tmp_path / "up.png")
+    results = []
+    for faces in (False, True):
+        task = work.Task(upload=str(tmp_path / "up.png"), folder=str(tmp_path),
+                         prefix=f"{int(faces)}-ab", method="bicubic", scale=4,
+                         max_pixels=10**6, face_enhance=faces)
+        out = work.run_job(task, lambda *a: None)
+        results.append(np.asarray(Image.open(out["files"]["result"])))
+    plain, restored = results
+    assert plain.shape == restored.shape == (360, 480, 3)
+    changed = np.any(plain != restored, axis=-1)
+    assert changed[80:280, 160:320].mean() > 0.3
+    assert not changed[:40].any() and not changed[:, :60].any()
+
+
 def test_a_task_the_pipe_cannot_carry_fails_alone_and_the_queue_goes_on(tmp_path):
     from srgan.web.jobs import JobQueue, QueueLimits
 

@@ -15,6 +15,8 @@ METHODS = {"srgan": ("SRGAN", (4,)), "srresnet": ("SRResNet", (4,)),
            "zssr": ("ZSSR (trains on your image, minutes)", (2, 4, 8)),
            "bicubic": ("bicubic", (2, 4, 8))}
 SERVERS = ("auto", "waitress", "werkzeug")
+# The scale at which "Restore faces" works: the face model's (the shipped ones are x4).
+FACE_SCALE = 4
 
 
 @dataclass(frozen=True)

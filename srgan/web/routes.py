@@ -17,7 +17,7 @@ from pathlib import Path
 
 from srgan.web import guards
 from srgan.web.jobs import Busy, JobQueue, Unavailable
-from srgan.web.options import METHODS, WebOptions
+from srgan.web.options import FACE_SCALE, METHODS, WebOptions
 from srgan.web.uploads import CostError, check_upload
 from srgan.web.work import Task
 from srgan.web.worker import Worker
@@ -60,6 +60,7 @@ def create_app(options: WebOptions, folder: Path, runner: str = RUNNER):
     def methods():
         return jsonify(methods=[{"id": k, "label": label, "scales": list(scales)}
                                 for k, (label, scales) in METHODS.items()],
+                       face_scale=FACE_SCALE,
                        max_upload_mb=options.max_upload_mb, max_pixels=options.max_pixels,
                        max_output_pixels=options.max_output_pixels,
                        zssr_max_pixels=options.zssr_max_pixels)
@@ -132,10 +133,13 @@ def _read_form(request, upload: Path, options: WebOptions, job_id: str,
     label, scales = METHODS[method]
     if scale not in scales:
         raise ValueError(f"{label} upscales x{' or x'.join(map(str, scales))}, not x{scale}")
+    face_enhance = request.form.get("face_enhance", "") in ("1", "on", "true")
+    if face_enhance and scale != FACE_SCALE:
+        raise ValueError(f"face restoration is x{FACE_SCALE} only, not x{scale}")
     image = request.files.get("image")
     if image is None or not image.filename:
         raise ValueError("no image was sent")
     check_upload(image, upload, method, scale, options)
     return method, Task(upload=str(upload), folder=str(folder), prefix=job_id,
                         method=method, scale=scale, max_pixels=options.max_pixels,
-                        zssr_steps=options.zssr_steps)
+                        zssr_steps=options.zssr_steps, face_enhance=face_enhance)

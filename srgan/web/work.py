@@ -43,6 +43,8 @@ class Task:
         method, scale: what to run (see ``srgan.web.server.METHODS``).
         max_pixels: the server's input pixel limit, checked again before decoding.
         zssr_steps: ZSSR's most steps per x2 stage (None: ZSSR's default).
+        face_enhance: restore the faces with the face model and paste them back
+            (``predict.py --face-enhance``; x4 only).
     """
 
     upload: str
@@ -52,6 +54,7 @@ class Task:
     scale: int
     max_pixels: int
     zssr_steps: Optional[int] = None
+    face_enhance: bool = False
 
 
 def tiled_bicubic(image: np.ndarray, scale: int, tile_out: int = BICUBIC_TILE_OUT,
@@ -99,6 +102,15 @@ def _generator(name: str):
     return load_generator(pretrained.resolve(name))
 
 
+@functools.lru_cache(maxsize=None)
+def _restorer():
+    """``predict.py --face-enhance``'s face restorer, loaded once per worker process."""
+    from srgan.inference.faces import load_restorer
+    from srgan.options import FaceOptions
+
+    return load_restorer(FaceOptions(face_enhance=True))
+
+
 def _upscale(task: Task, image: np.ndarray, progress: Progress) -> np.ndarray:
     """uint8 ``(h, w, C)`` -> uint8 ``(h*scale, w*scale, 3 or 4)`` by ``task.method``."""
     from srgan.inference.upscale import upscale_kwargs, upscale_stack
@@ -137,6 +149,9 @@ def run_job(task: Task, progress: Progress) -> dict:
     level = PredictOptions.png_compression
     image = files.read_image(task.upload, max_pixels=task.max_pixels, keep_alpha=True)
     sr = _upscale(task, image, progress)
+    if task.face_enhance:
+        progress(0, 1, "restoring faces")
+        sr, _ = _restorer().restore(image, sr)
     size = (sr.shape[1], sr.shape[0])
     folder = Path(task.folder)
     result = files.atomic_save_image(files.safe_output_path(folder, f"{task.prefix}-result.png"),

@@ -2,6 +2,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 let methods = [];
+let faceScale = 4;
 
 function showError(text) {
   $("error").textContent = text;
@@ -13,13 +14,23 @@ function fillScales() {
   const previous = $("scale").value || "4";
   $("scale").replaceChildren(...m.scales.map((s) => new Option("x" + s, s)));
   $("scale").value = m.scales.includes(Number(previous)) ? previous : m.scales[0];
+  faceOption();
+}
+
+// "Restore faces" works at the face model's scale only.
+function faceOption() {
+  const ok = Number($("scale").value) === faceScale;
+  $("faces").disabled = !ok;
+  if (!ok) $("faces").checked = false;
 }
 
 async function start() {
   const info = await (await fetch("/api/methods")).json();
   methods = info.methods;
+  faceScale = info.face_scale;
   $("method").replaceChildren(...methods.map((m) => new Option(m.label, m.id)));
   $("method").addEventListener("change", fillScales);
+  $("scale").addEventListener("change", faceOption);
   fillScales();
   $("limits").textContent = `JPEG, PNG, BMP or WebP; at most ${info.max_upload_mb} MB and ` +
     `${info.max_pixels.toLocaleString()} pixels; results up to ` +
@@ -66,7 +77,8 @@ $("form").addEventListener("submit", async (e) => {
   e.preventDefault();
   showError("");
   const body = new FormData($("form"));
-  const label = $("method").selectedOptions[0].textContent.split(" (")[0];
+  const label = $("method").selectedOptions[0].textContent.split(" (")[0] +
+    ($("faces").checked ? " + faces" : "");
   let reply, data;
   try {
     reply = await fetch("/api/jobs", { method: "POST", body });
