@@ -48,9 +48,9 @@ def _face_at(cx, cy, eye_distance, degrees=0.0, score=0.99):
     return Face((cx - half, cy - half, cx + half, cy + half), marks, score)
 
 
-def _restorer(faces=(), shift=(0, 0, 0), fail=False, **options):
+def _restorer(faces=(), shift=(0, 0, 0), fail=False, aligned=True, **options):
     return FaceRestorer(_Brighter(shift), 4, 64, FaceOptions(face_enhance=True, **options),
-                        detector=_Detector(faces, fail))
+                        aligned, detector=_Detector(faces, fail))
 
 
 def _photo(h=48, w=64, seed=0, channels=3):
@@ -146,6 +146,20 @@ def test_background_beyond_the_masks_is_identical(large):
     assert _changed(out, upscaled)[support].mean() > 0.3
     assert [r.restored for r in results] == ([True, True] if large == "native" else
                                              [True, False])
+
+
+def test_a_model_not_trained_on_aligned_faces_sees_the_pixels_as_they_are():
+    """Unaligned mode: the face square is cut on the pixel grid (with context) and pasted
+    back unresampled, so a face model equal to the background's changes nothing, where an
+    aligned warp of the same rolled face would resample it."""
+    image = _photo(64, 80, seed=5)
+    face = _face_at(40, 30, 10, degrees=12)
+    upscaled = _nearest_x4(image)
+    plain, results = _restorer([face], aligned=False).restore(image, upscaled)
+    assert results[0].restored and results[0].crop.shape[0] == 64 * 10 // 16 + 1
+    assert np.abs(plain.astype(int) - upscaled).max() <= 1
+    warped, _ = _restorer([face], aligned=True).restore(image, upscaled)
+    assert np.abs(warped.astype(int) - upscaled).max() > 10
 
 
 def test_colour_of_the_face_is_matched_to_the_background():

@@ -5,11 +5,17 @@ What Real-ESRGAN's ``--face_enhance``, GFPGAN and CodeFormer do, with this proje
 1. :mod:`srgan.faces.detect` finds each face and its five landmarks in the LR photo and
    drops what cannot be restored (too small, low score, far from frontal, inside another
    face).
-2. :mod:`srgan.faces.align` fits the similarity transform of the landmarks onto the
+2. For a face model trained on aligned faces (its card says ``aligned_faces``),
+   :mod:`srgan.faces.align` fits the similarity transform of the landmarks onto the
    template and cuts the aligned ``n x n`` LR crop, ``n = hr_size / scale`` of the face
    model (64 for the shipped models). A face larger than the crop would lose detail if it
    were shrunk to it: it is restored at its own scale on a larger crop (``native``), or
-   left to the background model (``skip``).
+   left to the background model (``skip``). A model trained on random patches at their
+   own scale (the shipped SRGAN, SRResNet and blind models) is better served by the pixels
+   as they are: the face's square (the aligned crop's footprint, at the face's own scale
+   and orientation) is cut on the pixel grid with :data:`CONTEXT` pixels around it, so no
+   resampling blurs it. (Warping small faces up to the template, measured on the scene
+   benchmark with the shipped SRGAN, made them worse than the whole photo through it.)
 3. The face model upscales the crops (all of one size in one batch).
 4. :mod:`srgan.faces.paste` puts each face back into the upscaled photo through the
    inverse transform, under a soft mask and with its colour matched.
@@ -31,6 +37,10 @@ from srgan.faces import align, paste
 from srgan.faces.detect import DetectOptions, Face, FaceDetector, plausible
 from srgan.options import FaceOptions
 
+# LR pixels of real context around the face square of a model not trained on aligned faces
+# (like predict.py's --tile-pad); its output there is cut off again.
+CONTEXT = 16
+
 
 @dataclass
 class FaceResult:
@@ -40,8 +50,9 @@ class FaceResult:
         face: where it is, in LR photo coordinates.
         restored: whether it was restored and pasted back.
         reason: why not, when it was not.
-        transform: ``(2, 3)`` LR photo -> aligned LR crop, when restored.
-        crop: uint8 ``(n, n, 3)``, the aligned LR crop the face model saw.
+        transform: ``(2, 3)`` LR photo -> the LR face square, when restored.
+        crop: uint8 ``(n, n, 3)``, the LR face square the face model saw (its context cut
+            off).
         output: uint8 ``(n * s, n * s, 3)``, what the face model made of it.
         placement: ``(2, 3)`` upscaled photo -> ``output``, once pasted
             (:func:`srgan.faces.paste.support` gives the pixels it may have changed).
@@ -79,12 +90,15 @@ class FaceRestorer:
         scale: the face model's upscaling factor.
         size: the side ``n`` of its aligned LR crop (``hr_size / scale`` on its card).
         options: what ``--face-*`` set.
+        aligned: the model was trained on faces aligned to the template (module docstring).
         detector: a :class:`FaceDetector` to share; one is made from ``options`` if None.
     """
 
     def __init__(self, model: Callable[[np.ndarray], np.ndarray], scale: int, size: int,
-                 options: FaceOptions, detector: Optional[FaceDetector] = None):
+                 options: FaceOptions, aligned: bool = True,
+                 detector: Optional[FaceDetector] = None):
         self.model, self.scale, self.size, self.options = model, scale, size, options
+        self.aligned = aligned
         self.detector = detector or FaceDetector(detect_options(options))
 
     def find(self, image: np.ndarray) -> tuple[list[Face], list[tuple[Face, str]]]:
@@ -125,11 +139,16 @@ class FaceRestorer:
                 continue
             todo.append(FaceResult(face, True, transform=m, crop=align.extract(rgb, m, n)))
         gray = bool(np.all(rgb[..., 0] == rgb[..., 1]) and np.all(rgb[..., 1] == rgb[..., 2]))
+        pad = 0 if self.aligned else CONTEXT
         for n in sorted({r.crop.shape[0] for r in todo}):
             same = [r for r in todo if r.crop.shape[0] == n]
-            outs = self.model(np.stack([r.crop for r in same]))
+            # With context: the square's surroundings, cut off again after the model.
+            crops = [r.crop if not pad else align.extract(
+                rgb, r.transform + [[0, 0, pad], [0, 0, pad]], n + 2 * pad) for r in same]
+            outs = self.model(np.stack(crops))
+            edge = pad * self.scale
             for r, sr in zip(same, outs):
-                r.output = sr
+                r.output = sr[edge:sr.shape[0] - edge, edge:sr.shape[1] - edge]
         out = upscaled.copy()
         # Small faces first, so a large face that overlaps one is pasted over it.
         for r in sorted(todo, key=lambda r: r.face.size):
@@ -140,14 +159,24 @@ class FaceRestorer:
         return out, todo + results
 
     def _transform(self, face: Face) -> tuple[np.ndarray, int]:
-        """The alignment of ``face`` and its crop side: the face model's, or for a face
-        larger than that, a crop as much larger, so the face keeps its scale."""
+        """The transform of ``face`` onto its LR square and the square's side.
+
+        Aligned models: the template at the face model's crop size, or for a face larger
+        than that, a crop as much larger, so the face keeps its scale. Other models: the
+        aligned crop's footprint at the face's own scale, as an axis-aligned square on the
+        pixel grid (a pure integer shift: the crop is the pixels as they are).
+        """
         m = align.similarity(face.landmarks, align.template(self.size))
         s = align.scale_of(m)
-        if s >= 1:
-            return m, self.size
+        if self.aligned:
+            if s >= 1:
+                return m, self.size
+            n = math.ceil(self.size / s)
+            return align.similarity(face.landmarks, align.template(n)), n
         n = math.ceil(self.size / s)
-        return align.similarity(face.landmarks, align.template(n)), n
+        centre = align.apply(align.invert(m), np.array([[self.size / 2, self.size / 2]]))[0]
+        x0, y0 = np.round(centre - n / 2)
+        return np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]]), n
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:

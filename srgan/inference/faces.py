@@ -17,7 +17,8 @@ def load_restorer(options: FaceOptions, backend: str = "keras") -> Optional[Face
     says which face model runs.
 
     The face model runs on ``backend`` (:data:`srgan.options.BACKENDS`); its aligned crop is
-    ``hr_size / scale`` of its card (64 for the shipped models).
+    ``hr_size / scale`` of its card (64 for the shipped models), and its card's
+    ``aligned_faces`` says whether it was trained on faces aligned to the template.
 
     Raises:
         FileNotFoundError, ValueError: ``face_model`` names no usable generator.
@@ -31,6 +32,8 @@ def load_restorer(options: FaceOptions, backend: str = "keras") -> Optional[Face
     scale = generator.scale
     size = (generator.hr_size or align.TEMPLATE_SIZE * scale) // scale
     runner = make_runner(generator, backend, window=size)
-    print(f"faces: {generator.path} on {size} px aligned crops")
+    aligned = bool(generator.card.get("aligned_faces"))
+    print(f"faces: {generator.path} on " + (f"{size} px aligned crops" if aligned else
+                                            "each face at its own scale"))
     return FaceRestorer(lambda crops: upscale_stack(runner, crops, scale), scale, size,
-                        options)
+                        options, aligned)
