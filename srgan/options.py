@@ -178,7 +178,7 @@ class FaceOptions:
                            "or a .weights.h5 file with its card")
     face_min_size: float = flag(10.0, help="smallest face to restore: its box side in input "
                                 "pixels")
-    face_score: float = flag(0.9, help="lowest detector confidence to restore (0-1)")
+    face_score: float = flag(0.95, help="lowest detector confidence to restore (0-1)")
     max_faces: Optional[int] = flag(None, help="restore at most this many faces per image, "
                                     "the largest first")
     only_center_face: bool = flag(False, help="restore only the face nearest the centre")

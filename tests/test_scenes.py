@@ -4,6 +4,7 @@ import dataclasses
 import importlib.util
 import json
 import math
+import types
 
 import numpy as np
 import pytest
@@ -241,11 +242,24 @@ def test_run_scores_a_plugged_in_method_and_writes_its_files(tmp_path, monkeypat
 def test_run_refuses_unknown_methods_and_too_few_validation_faces(tmp_path):
     faces, backgrounds = write_data(tmp_path)
     options = run.SceneOptions(faces=str(faces), backgrounds=str(backgrounds),
-                               output=str(tmp_path / "out"), methods=("face-enhance",))
-    with pytest.raises(ValueError, match="unknown method face-enhance"):
+                               output=str(tmp_path / "out"), methods=("magic",))
+    with pytest.raises(ValueError, match="unknown method magic; plugged in: face-enhance"):
+        run.run(options, template_locator)
+    options = dataclasses.replace(options, methods=("face-enhance",))
+    with pytest.raises(ValueError, match="face-enhance needs a background"):
         run.run(options, template_locator)
     with pytest.raises(ValueError, match="too few images"):
         run.run(dataclasses.replace(options, methods=()), template_locator)
+
+
+def test_faces_of_the_background_photo_are_not_false_positives():
+    placed = [types.SimpleNamespace(box=np.array([0.0, 0, 10, 10]), eye_distance=9.0)]
+    hits = np.array([[0.0, 0, 10, 10], [50, 50, 60, 60], [80, 0, 90, 10]])
+    own = np.array([[51.0, 50, 61, 60]])  # a person in the background photo
+    d = scores.detection_summary([(hits, placed, own)])
+    assert (d["found"], d["false_positives"], d["background_faces"]) == (1, 1, 1)
+    assert d["precision"] == pytest.approx(0.5)
+    assert scores.detection_summary([(hits, placed)])["false_positives"] == 2
 
 
 def test_methods_need_unique_names_and_a_reference_in_the_run():

@@ -130,6 +130,7 @@ class Scene:
     lr: dict[str, np.ndarray]
     faces: list[PlacedFace]
     degradation: dict = field(default_factory=dict)
+    bare_lr: Optional[np.ndarray] = None  # the clean LR of the background alone
 
     def to_json(self) -> dict:
         h, w = self.hr.shape[:2]
@@ -230,6 +231,7 @@ def compose_scene(index: int, seed: int, background: tuple[str, np.ndarray],
     lr_w, lr_h = _scene_size(background[1], config.lr_size)
     hr = np.array(Image.fromarray(background[1]).resize(
         (SCALE * lr_w, SCALE * lr_h), Image.Resampling.BICUBIC))
+    bare = transforms.degrade(hr, SCALE).numpy().astype(np.uint8)
     count = int(rng.integers(config.faces_per_scene[0], config.faces_per_scene[1] + 1))
     picks = rng.choice(len(sources), size=count, replace=len(sources) < count)
     taken, faces = [], []
@@ -247,7 +249,8 @@ def compose_scene(index: int, seed: int, background: tuple[str, np.ndarray],
         faces.append(_paste_face(hr, source, square, angle))
     lr = transforms.degrade(hr, SCALE).numpy().astype(np.uint8)
     degraded, drawn = degrade_lr(lr, np.random.default_rng([seed, index, 1]), config)
-    return Scene(index, background[0], hr, {"clean": lr, "degraded": degraded}, faces, drawn)
+    return Scene(index, background[0], hr, {"clean": lr, "degraded": degraded}, faces, drawn,
+                 bare)
 
 
 def _paste_face(hr: np.ndarray, source: SourceFace, square: tuple[int, int, int],

@@ -51,7 +51,9 @@ def markdown(summaries: dict, settings: dict) -> str:
                 lines.append(f"\n{name} detection: recall {d['recall']:.3f} ({d['found']}/"
                              f"{d['eligible']} faces with eyes >= {settings['min_eye']:g} LR px), "
                              f"{d['false_positives']} false positives in {settings['scenes']} "
-                             f"scenes, precision {d['precision']:.3f}")
+                             f"scenes, precision {d['precision']:.3f}; "
+                             f"{d.get('background_faces', 0)} faces of the background photos "
+                             f"themselves found")
             for key in ("background_changed", "changed_outside_mask"):
                 if key in s:
                     lines.append(f"\n{name} {key.replace('_', ' ')}: {s[key]} pixels")

@@ -139,8 +139,11 @@ def _run_methods(runs: list[methods.Method], lr: np.ndarray) -> dict:
 
 
 def score_kind(scenes: list[Scene], kind: str, runs: list[methods.Method], options: SceneOptions,
-               lpips, out_dir: Path, log: Callable[[str], None]) -> dict:
-    """Every method on the ``kind`` LR of every scene.
+               lpips, out_dir: Path, log: Callable[[str], None],
+               bare_faces: Optional[dict] = None) -> dict:
+    """Every method on the ``kind`` LR of every scene; ``bare_faces`` ``{scene index: boxes
+    (m, 4)}`` are faces of the background photos themselves (:func:`background_faces`),
+    which detection does not count as false positives.
 
     Returns:
         ``{"faces": per face and method {"scene", "face", "side", "eye_distance", "method",
@@ -149,7 +152,7 @@ def score_kind(scenes: list[Scene], kind: str, runs: list[methods.Method], optio
         "crops": {(scene, face): [LR, each method's, HR's face square]}}`` (crops for the
         contact sheet's faces only).
     """
-    by_name = {m.name: m for m in runs}
+    by_name, bare_faces = {m.name: m for m in runs}, bare_faces or {}
     record = {"faces": [], "scenes": [], "blocks": {n: [] for n in [*by_name, "hr"]},
               "detected": {n: [] for n in by_name}, "crops": {}}
     picks = set(_pick_faces(scenes, options.sheet_faces))
@@ -161,7 +164,8 @@ def score_kind(scenes: list[Scene], kind: str, runs: list[methods.Method], optio
         record["scenes"] += [_scene_row(scene, n, images, outs, by_name, far) for n in images]
         for name, (out, _) in outs.items():
             if out.faces is not None:
-                record["detected"][name].append((out.faces, scene.faces))
+                record["detected"][name].append((out.faces, scene.faces,
+                                                 bare_faces.get(scene.index, ())))
         rows = []
         for j, face in enumerate(scene.faces):
             for name, image in images.items():
@@ -181,6 +185,18 @@ def score_kind(scenes: list[Scene], kind: str, runs: list[methods.Method], optio
             ", ".join(f"{n} {np.mean([r['lpips'] for r in rows if r['method'] == n]):.3f}"
                       for n in by_name))
     return record
+
+
+def background_faces(scenes: list[Scene]) -> dict:
+    """``{scene index: boxes (m, 4)}``: faces that the project's detector finds with a score
+    of at least 0.99 in each scene's background alone (BSD68 has photos of people), in LR
+    pixels."""
+    from srgan.faces.detect import DetectOptions, FaceDetector
+
+    detect = FaceDetector(DetectOptions(score=0.99))
+    return {s.index: np.asarray([f.box for f in detect(s.bare_lr) if f.score >= 0.99],
+                                np.float64).reshape(-1, 4)
+            for s in scenes if s.bare_lr is not None}
 
 
 def summarize(record: dict, runs: list[methods.Method], options: SceneOptions) -> dict:
@@ -260,8 +276,9 @@ def run(options: SceneOptions, locator: compose.Locator, lpips=None, command: st
     written = [files.atomic_write_bytes(files.safe_output_path(out_dir, "scenes.json"), json.dumps(
         [s.to_json() for s in scenes], indent=1).encode() + b"\n")]
     summaries, records = {}, {}
+    bare = background_faces(scenes) if options.methods else {}
     for kind in options.lr:
-        record = score_kind(scenes, kind, runs, options, lpips, out_dir, log)
+        record = score_kind(scenes, kind, runs, options, lpips, out_dir, log, bare)
         summaries[kind] = summarize(record, runs, options)
         records[kind] = {k: record[k] for k in ("faces", "scenes")}
         if record["crops"]:

@@ -115,30 +115,41 @@ def match(detections: np.ndarray, faces: list[PlacedFace], threshold: float = 0.
     return matched, overlap.shape[1] - len(used)
 
 
-def detection_summary(scenes: list[tuple[np.ndarray, list[PlacedFace]]],
-                      min_eye: float = 8.0, threshold: float = 0.4) -> dict:
+def detection_summary(scenes: list[tuple], min_eye: float = 8.0,
+                      threshold: float = 0.4) -> dict:
     """Recall and precision of detections over scenes.
 
     Args:
-        scenes: per scene, ``(detections (n, 4) in LR pixels, the placed faces)``.
+        scenes: per scene, ``(detections (n, 4) in LR pixels, the placed faces[, faces of
+            the bare background (m, 4)])``. A detection matching no placed face but one of
+            the background's own (a person in the background photo) is counted as a
+            background face, not a false positive.
         min_eye: LR eye distance from which a placed face counts for recall.
         threshold: the IoU a match needs.
 
     Returns:
         ``{"eligible", "found", "recall", "detections", "false_positives",
-        "false_positives_per_scene", "precision"}``; recall (precision) NaN when nothing
-        is eligible (detected).
+        "false_positives_per_scene", "background_faces", "precision"}``; recall
+        (precision) NaN when nothing is eligible (detected).
     """
-    eligible = found = detections = false_positives = 0
-    for boxes, faces in scenes:
-        matched, unmatched = match(boxes, faces, threshold)
+    eligible = found = detections = false_positives = background = 0
+    for boxes, faces, *bare in scenes:
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        matched, _ = match(boxes, faces, threshold)
         big = [f.eye_distance >= min_eye for f in faces]
         eligible += sum(big)
         found += sum(b and m is not None for b, m in zip(big, matched))
-        detections += len(np.asarray(boxes).reshape(-1, 4))
-        false_positives += unmatched
+        detections += len(boxes)
+        extra = boxes[[j for j in range(len(boxes)) if j not in set(matched)]]
+        own = np.asarray(bare[0] if bare else np.empty((0, 4)), np.float64).reshape(-1, 4)
+        in_background = (iou(own, extra).max(axis=0) >= threshold if len(own) and len(extra)
+                         else np.zeros(len(extra), bool))
+        background += int(in_background.sum())
+        false_positives += int((~in_background).sum())
+    scored = detections - background
     return {"eligible": eligible, "found": found,
             "recall": found / eligible if eligible else math.nan,
             "detections": detections, "false_positives": false_positives,
             "false_positives_per_scene": false_positives / len(scenes) if scenes else math.nan,
-            "precision": 1 - false_positives / detections if detections else math.nan}
+            "background_faces": background,
+            "precision": 1 - false_positives / scored if scored else math.nan}
