@@ -172,7 +172,13 @@ def make_runner(generator, backend: str, window: int = 64) -> Runner:
     """The runner ``backend`` (one of :data:`BACKENDS`) names for ``generator``, a
     :class:`srgan.models.weights.Generator`. ONNX and TFLite are converted here; TFLite for
     LR tiles of ``window`` pixels, with float32 weights unless the name says otherwise. A
-    generator whose model is already a :class:`Runner` (ZSSR) runs as it is."""
+    generator whose model is already a :class:`Runner` (ZSSR) runs as it is.
+
+    Raises:
+        ValueError: ``backend`` is not one of :data:`BACKENDS`.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if isinstance(generator.model, Runner):
         return generator.model
     if backend == "onnx":
