@@ -52,14 +52,14 @@ def _assert_sgd_step(network, before, grads, rate):
     assert any(np.abs(g.numpy()).max() > 1e-3 for g in grads if g is not None)
 
 
-RATE = 0.1
+RATE = 0.1  # The steps run eagerly: training runs elsewhere trace them, in seconds each.
 
 
 def test_one_gan_step_descends_the_papers_losses_for_g_and_d_and_leaves_vgg():
     """With plain SGD, one step moves G down content + 1e-3 BCE(D(SR) -> real) and D down
     BCE(D(HR) -> real) + BCE(D(SR) -> fake), both from the same forward pass."""
     model = _model()
-    model.compile(keras.optimizers.SGD(RATE), keras.optimizers.SGD(RATE))
+    model.compile(keras.optimizers.SGD(RATE), keras.optimizers.SGD(RATE), run_eagerly=True)
     g, d = model.generator, model.discriminator
     g_before, d_before = ([v.numpy() for v in n.trainable_variables] for n in (g, d))
     vgg = _snapshot(model.extractor)
@@ -89,7 +89,8 @@ def test_one_gan_step_descends_the_papers_losses_for_g_and_d_and_leaves_vgg():
 
 def test_pretrain_step_descends_the_pixel_loss_for_the_generator_only():
     model = _model()
-    model.compile(keras.optimizers.SGD(RATE), keras.optimizers.SGD(RATE), phase="pretrain")
+    model.compile(keras.optimizers.SGD(RATE), keras.optimizers.SGD(RATE), phase="pretrain",
+                  run_eagerly=True)
     g = model.generator
     g_before = [v.numpy() for v in g.trainable_variables]
     d = _snapshot(model.discriminator)
