@@ -17,11 +17,12 @@ from PIL import Image  # noqa: E402
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
 
 TINY_MODEL = dict(num_filters=8, num_blocks=1, disc_filters=4, disc_dense=8)
-# Offline VGG16 cut at block1: the real ImageNet weights, cheap at 32x32.
+# Offline VGG16 cut at block1: the real ImageNet weights, cheap at 32x32. No triptychs
+# (matplotlib takes a sixth of a tiny run): tests/test_cli.py turns them on and checks them.
 TINY_FLAGS = ["--hr-size", "32", "--num-blocks", "1", "--num-filters", "8",
               "--disc-filters", "4", "--disc-dense", "8", "--batch-size", "2",
               "--perceptual", "vgg16-offline", "--feature-layers", "block1_conv2",
-              "--num-samples", "2"]
+              "--num-samples", "2", "--sample-every", "1000"]
 
 
 def smooth_face(rng, height, width, mode="RGB"):
@@ -44,15 +45,16 @@ def write_faces(root: Path) -> Path:
 
 
 def tiny_config(root: Path, faces: Path) -> Config:
-    """A whole run at 8 -> 32 px with a 1-block generator (1 GAN epoch of 2 steps) on
-    ``faces``; all outputs under ``root``."""
+    """A whole run at 8 -> 32 px with a 1-block generator (1 GAN epoch of 2 steps, no
+    triptychs) on ``faces``; all outputs under ``root``."""
     return Config(
         data=DataConfig(data_dirs=(str(faces),), hr_size=32, batch_size=2),
         model=ModelConfig(**TINY_MODEL),
         loss=LossConfig(perceptual="vgg16-offline", feature_layers=("block1_conv2",)),
         train=TrainConfig(epochs=1, steps_per_epoch=2, logdir=str(root / "logs"),
                           checkpoint_dir=str(root / "ckpt"),
-                          results_dir=str(root / "results"), num_samples=2))
+                          results_dir=str(root / "results"), num_samples=2,
+                          sample_every=1000))
 
 
 @pytest.fixture
