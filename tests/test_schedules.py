@@ -54,14 +54,6 @@ def test_generator_average_follows_the_formula():
     assert int(ema.updates.numpy()) == 2
 
 
-def test_a_changed_rate_applies_after_resume(trained_copy):
-    t = dataclasses.replace(trained_copy.train, epochs=2, g_lr=5e-5, lr_schedule="constant")
-    lines = []
-    model = train(dataclasses.replace(trained_copy, train=t), log=lines.append, verbose=0)
-    assert any(line.startswith("gan: generator learning rate 5e-05") for line in lines)
-    assert float(model.g_optimizer.learning_rate) == pytest.approx(5e-5)
-
-
 def test_resume_restores_the_average_and_exports_it(trained_run, trained_copy):
     _, model = trained_run
     avg = [w.numpy().copy() for w in model.inference_generator.weights]
