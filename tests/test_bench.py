@@ -59,6 +59,7 @@ def test_peak_rss_follows_an_allocation():
     assert 250 < after - before < 270
 
 
+@pytest.mark.slow
 def test_bench_quick_smoke_run(tmp_path, capsys):
     out = tmp_path / "bench.txt"
     assert bench.main(["--quick", "--steps", "1", "--batch-size", "1",
@@ -71,12 +72,7 @@ def test_bench_quick_smoke_run(tmp_path, capsys):
                      "profile", "GFLOP/s", "what each choice gains", "stock Keras Conv2D"):
         assert expected in text
     assert text.strip() in capsys.readouterr().out
-
-
-def test_bench_only_backends(tmp_path):
-    out = tmp_path / "bench.txt"
-    assert bench.main(["--quick", "--steps", "1", "--only-backends", "-o", str(out)]) == 0
-    lines = out.read_text().splitlines()
+    lines = text.splitlines()
     rows = [line for line in lines if line.startswith("backends")]
     assert [line.split(",")[0] for line in rows] == ["backends 8->32", "backends 16->64"]
     assert "keras 1.000" not in rows[0] and "(1.00x)" in rows[0] and "keras x8" in rows[0]
@@ -86,6 +82,19 @@ def test_bench_only_backends(tmp_path):
                            r"at ([0-9.]+) GFLOP/s, .* at most ([0-9.]+)x faster",
                            lines[lines.index(rows[0]) + 1])
     assert ceiling and all(float(value) > 0 for value in ceiling.groups())
+
+
+def test_bench_only_backends_runs_that_section_alone(tmp_path, monkeypatch):
+    """The section itself is checked by the smoke run above."""
+    from benchmarks import sections
+
+    ran = []
+    for name in ("machine", "steps", "upscaling", "seams", "pipeline", "profile"):
+        monkeypatch.setattr(sections, name, lambda *a, name=name: ran.append(name))
+    monkeypatch.setattr(sections, "backends", lambda report, *a: report("backends row"))
+    out = tmp_path / "bench.txt"
+    assert bench.main(["--quick", "--steps", "1", "--only-backends", "-o", str(out)]) == 0
+    assert not ran and "backends row" in out.read_text().splitlines()
 
 
 def test_bench_data_case_runs():
