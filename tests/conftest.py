@@ -16,6 +16,7 @@ from PIL import Image  # noqa: E402
 
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
 
+TRAINED_STEPS = 5  # steps of the shared run, trained_run
 TINY_MODEL = dict(num_filters=8, num_blocks=1, disc_filters=4, disc_dense=8)
 # Offline VGG16 cut at block1: the real ImageNet weights, cheap at 32x32. No triptychs
 # (matplotlib takes a sixth of a tiny run): tests/test_cli.py turns them on and checks them.
@@ -57,6 +58,13 @@ def tiny_config(root: Path, faces: Path) -> Config:
                           sample_every=1000))
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that read the shared training run are ``slow``: trained_run trains a model."""
+    for item in items:
+        if "trained_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def face_dir(tmp_path):
     """Five decodable images of odd sizes and modes, in nested folders."""
@@ -72,19 +80,26 @@ def tiny_cfg(tmp_path, face_dir):
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """``(cfg, model)``: one :func:`tiny_config` run, trained once per session and shared
-    by the tests that only read what it left. Never train it further or change its files:
-    :func:`trained_copy` gives a copy to resume, extend or damage."""
+    by the tests that only read what it left: 1 GAN epoch of 5 steps, validated every 2
+    steps on two of its faces and saved every 3 (so at steps 3 and 5), about 10 s on 2
+    CPU cores. Never train it further or change its files: :func:`trained_copy` gives a
+    copy to resume, extend or damage."""
     from srgan.training.run import train
 
     root = tmp_path_factory.mktemp("trained_run")
-    cfg = tiny_config(root, write_faces(root / "faces"))
+    faces = write_faces(root / "faces")
+    cfg = tiny_config(root, faces)
+    cfg = dataclasses.replace(
+        cfg, data=dataclasses.replace(cfg.data, val_data=str(faces), val_max_images=2),
+        train=dataclasses.replace(cfg.train, steps_per_epoch=TRAINED_STEPS, val_every=2,
+                                  save_every=3))
     return cfg, train(cfg, log=lambda m: None, verbose=0)
 
 
 @pytest.fixture
 def trained_copy(trained_run, tmp_path):
     """The shared run's config with its checkpoint folder copied under tmp_path (logs and
-    results there too): a run that has done its 2 steps, to resume, extend or damage."""
+    results there too): a run that has done its steps, to resume, extend or damage."""
     cfg, _ = trained_run
     shutil.copytree(cfg.train.checkpoint_dir, tmp_path / "ckpt")
     train = dataclasses.replace(cfg.train, checkpoint_dir=str(tmp_path / "ckpt"),
