@@ -34,6 +34,7 @@ def _run_training_data(paths, fraction, capfd):
     return guard, batches, capfd.readouterr().err
 
 
+@pytest.mark.slow  # the training pipeline over 32 kinds of bad input
 def test_training_skips_each_bad_file_with_one_line(fixtures, capfd):
     _, listed, kind_of = fixtures
     guard, batches, err = _run_training_data(listed, 1.0, capfd)

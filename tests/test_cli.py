@@ -15,6 +15,7 @@ from srgan.cli import predict_main, train_main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_train_then_predict_end_to_end(tmp_path, tiny_flags, face_dir, capsys):
     # Five training faces are too few to hold any out, so validate on a named folder.
     assert train_main(tiny_flags + ["--epochs", "2", "--steps-per-epoch", "2",

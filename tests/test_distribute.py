@@ -169,6 +169,7 @@ def _one_step(model, optimizers):
     return {k: v[0] for k, v in history.history.items()}, model.generator.get_weights()
 
 
+@pytest.mark.slow  # two steps of two models
 def test_loss_scaling_makes_the_same_step():
     # mixed_float16's LossScaleOptimizer, here on float32 models: scaled loss, unscaled
     # gradients, the same update as plain Adam.

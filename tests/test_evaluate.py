@@ -115,6 +115,7 @@ def test_table_and_markdown_list_every_method():
     assert "| SR (model) | 0.00 | 0.0000 | 0.00 | 0.0000 | 0.4500 |" in md
 
 
+@pytest.mark.slow
 def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
     out = tmp_path / "eval"
     assert evaluate_main(["--data", str(face_dir), "--weights", str(weights),
@@ -144,6 +145,7 @@ def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
     assert Image.open(out / "contact_sheet.png").size == (1200, 620)
 
 
+@pytest.mark.slow
 def test_evaluate_full_image_reports_a_too_small_image_and_goes_on(tmp_path, face_dir,
                                                                   weights, capsys):
     # e_tiny.png is 5x3: nothing is left for SSIM after cropping; the others still run.
@@ -174,6 +176,7 @@ def test_evaluate_out_is_a_deprecated_alias_of_output(capsys):
     assert evaluate.EvaluateOptions(data="d").output == "results/eval"
 
 
+@pytest.mark.slow
 def test_evaluate_on_realesrgan_lr_is_fixed_by_the_seed(tmp_path, face_dir, weights, capsys):
     """Image i of the sorted folder is degraded with seed (S, i), as documented: each
     image's bicubic score is recomputed here from that seed alone (so a rerun gives the

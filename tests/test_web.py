@@ -122,6 +122,7 @@ def test_a_failing_job_reports_its_error_and_the_worker_goes_on(tmp_path):
     assert queue.status(good)["state"] == "done"
 
 
+@pytest.mark.slow
 def test_zssr_job_runs_in_the_background(tmp_path):
     app = create_app(WebOptions(zssr_steps=3), tmp_path)
     client = app.test_client()
