@@ -1,8 +1,10 @@
 """FLOP counting on traced graphs, and the benchmark's smoke run."""
 
+import inspect
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -50,9 +52,12 @@ def test_dead_ops_are_not_counted():
 
 @pytest.mark.slow
 def test_peak_rss_follows_an_allocation():
-    # A fresh process, whose peak starts near its current size: 256 MiB written -> +256.
-    code = ("import numpy as np; from benchmarks.perf import peak_rss_mb; before = "
-            "peak_rss_mb(); x = np.ones(256 * 2**20 // 8); print(before, peak_rss_mb())")
+    """A fresh process, whose peak starts near its current size: 256 MiB written -> +256.
+    It runs perf.peak_rss_mb's own source, without importing TensorFlow (seconds)."""
+    code = ("import resource, sys\nfrom pathlib import Path\nimport numpy as np\n"
+            + textwrap.dedent(inspect.getsource(perf.peak_rss_mb))
+            + "before = peak_rss_mb(); x = np.ones(256 * 2**20 // 8); "
+              "print(before, peak_rss_mb())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True)
     before, after = map(float, out.stdout.split()[-2:])
@@ -104,8 +109,14 @@ def test_bench_data_case_runs():
 @pytest.mark.slow
 def test_bench_case_runs_in_a_fresh_process():
     assert set(bench.in_child("base", ["--quick"])) == {"peak_rss_mb"}
-    with pytest.raises(RuntimeError, match=r"(?s)^bench case nope failed: .*unknown bench"):
-        bench.in_child("nope", ["--quick"])
+    # A child that fails says so (here before TensorFlow starts: a flag it does not know).
+    with pytest.raises(RuntimeError, match=r"(?s)^bench case base failed: .*--no-such-flag"):
+        bench.in_child("base", ["--no-such-flag"])
+
+
+def test_unknown_bench_case_is_an_error():
+    with pytest.raises(ValueError, match="unknown bench case 'nope'"):
+        bench.run_child("nope", bench.parse_args(["--quick"]))
 
 
 def test_old_bench_flag_names_still_work_with_one_warning_each(capsys):
