@@ -1,6 +1,7 @@
 """README.md against the code: every --flag it shows exists in its command's --help (and
 every {a,b} list of values is that flag's choices), the model table names every shipped
-model with its card's scores, the test command is the one CI runs, and it stays short."""
+model with its card's scores, the test command is the one CI runs, it stays short, and
+its links (and those of docs/) reach a file and a heading."""
 
 from __future__ import annotations
 
@@ -159,3 +160,24 @@ def test_readme_test_command_is_the_one_ci_runs():
           if "pytest" in line.split("#")[0]]
     setup = README.read_text().split("## Set up", 1)[1].split("```bash", 1)[1].split("```")[0]
     assert len(ci) == 1 and ci[0] in setup.splitlines()
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors of a Markdown page's headings."""
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.*)$", page.read_text(), re.M)}
+
+
+def test_links_of_readme_and_docs_reach_a_file_and_heading():
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    links = [(page, target) for page in pages
+             for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+             if not target.startswith(("http://", "https://"))]
+    assert len(links) > 20
+    for page, target in links:
+        name, _, anchor = target.partition("#")
+        linked = (page.parent / name) if name else page
+        assert linked.exists(), f"{page.name}: {target} names no file"
+        if anchor and linked.suffix == ".md":
+            assert anchor in _anchors(linked), f"{page.name}: {target}: no such heading"
+
