@@ -1,4 +1,4 @@
-"""Bad images through train-data loading and predict (README "Reliability", promise 7).
+"""Bad images through train-data loading and predict (docs/reliability.md, promise 7).
 
 The per-kind table with timings is ``scripts/bad_inputs_report.py``; here the whole
 fixture folder goes through both, and every outcome is checked.

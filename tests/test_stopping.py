@@ -1,4 +1,4 @@
-"""Reliability promises (README "Reliability"): resume parity, graceful stop, kill -9,
+"""Reliability promises (docs/reliability.md): resume parity, graceful stop, kill -9,
 damaged checkpoints, NaN/Inf, disk full and unwritable outputs, determinism.
 
 One uninterrupted deterministic run of N = 8 steps (1 pre-training + 3 GAN epochs of 2
