@@ -1,5 +1,6 @@
 """FLOP counting on traced graphs, and the benchmark's smoke run."""
 
+import contextlib
 import inspect
 import re
 import subprocess
@@ -69,12 +70,10 @@ def test_bench_quick_smoke_run(tmp_path, capsys):
     out = tmp_path / "bench.txt"
     assert bench.main(["--quick", "--steps", "1", "--batch-size", "1",
                        "--pretrain-batch-size", "1", "--variants", "subpixel", "--no-flags",
-                       "--no-memory",
-                       "-o", str(out)]) == 0
+                       "--no-ablation", "--no-memory", "-o", str(out)]) == 0
     text = out.read_text()
     for expected in ("gan step", "pretrain step", "inference", "tiling", "tf.data", "backends",
-                     "tflite-float16", "keras-xla",
-                     "profile", "GFLOP/s", "what each choice gains", "stock Keras Conv2D"):
+                     "tflite-float16", "keras-xla", "profile", "GFLOP/s"):
         assert expected in text
     assert text.strip() in capsys.readouterr().out
     lines = text.splitlines()
@@ -87,6 +86,37 @@ def test_bench_quick_smoke_run(tmp_path, capsys):
                            r"at ([0-9.]+) GFLOP/s, .* at most ([0-9.]+)x faster",
                            lines[lines.index(rows[0]) + 1])
     assert ceiling and all(float(value) > 0 for value in ceiling.groups())
+
+
+def test_ablation_times_each_choice_against_the_shipped_step(monkeypatch):
+    """The four GAN steps it compares, each built as the choice says (stub steps: each
+    choice's model is tested where it is built, and the smoke run above times real ones)."""
+    from benchmarks import sections, workloads
+
+    inside, built = [False], []
+
+    @contextlib.contextmanager
+    def recording_stock_convs():
+        inside[0] = True
+        yield
+        inside[0] = False
+
+    def build(sizes, variant):
+        built.append((variant, sizes.model.get("disc_head", "patch"), inside[0]))
+        return "model", "optimizers"
+
+    monkeypatch.setattr(sections, "stock_convs", recording_stock_convs)
+    monkeypatch.setattr(workloads, "build_srgan", build)
+    monkeypatch.setattr(workloads, "train_step", lambda *a: (lambda: None, 0))
+    lines = []
+    sections.ablation(lines.append, bench.parse_args(["--quick", "--steps", "1"]),
+                      bench.sizes_for(bench.parse_args(["--quick"])), 2)
+    # (variant, discriminator head, built with Keras's stock convolutions)
+    assert built == [("subpixel", "patch", False), ("subpixel", "patch", True),
+                     ("subpixel", "global", False), ("nearest", "patch", True)]
+    assert lines[0].startswith("what each choice gains, GAN step batch 2")
+    assert [line.split()[0] for line in lines[1:]] == ["as", "stock", "global", "nearest"]
+    assert lines[1].endswith(" 1.00x")
 
 
 def test_bench_only_backends_runs_that_section_alone(tmp_path, monkeypatch):
