@@ -136,17 +136,16 @@ def test_resume_parity_and_graceful_stop(tmp_path, faces, reference, monkeypatch
     for name, value in uninterrupted.items():
         if name not in noise:
             # Float rounding only: D's reductions on CPU are not always summed in one order.
+            # With the same seed, --deterministic: the determinism promise too.
             np.testing.assert_allclose(resumed[name], value, rtol=0, atol=1e-4, err_msg=name)
 
 
 @pytest.mark.slow
-def test_same_seed_is_bit_identical_and_another_seed_differs(tmp_path, faces, reference):
-    assert train_main(flags(tmp_path / "same", faces)) == 0
+def test_another_seed_gives_other_weights(tmp_path, faces, reference):
+    """The same seed gives the same weights: test_resume_parity_and_graceful_stop's second
+    run, stopped and resumed, ends within 1e-4 of the reference."""
     assert train_main(flags(tmp_path / "other", faces, 3, "--seed", "1")) == 0
-    a, b, c = saved(reference), saved(tmp_path / "same"), saved(tmp_path / "other")
-    # Equal to float rounding: D's CPU reductions are not always summed in one order.
-    for k in a:
-        np.testing.assert_allclose(a[k], b[k], rtol=0, atol=1e-4, err_msg=k)
+    a, c = saved(reference), saved(tmp_path / "other")
     # Trainable weights are saved once, under their optimizer.
     kernels = [k for k in a if k.startswith("g_optimizer/_trainable") and a[k].ndim == 4]
     assert kernels and not any(np.array_equal(a[k], c[k]) for k in kernels)
