@@ -84,7 +84,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     """Generator and discriminator shape. Defaults are the SRGAN paper's (SRResNet, strided
-    discriminator), except two that README's "Training recipe" measures; ``generator``
+    discriminator), except two that docs/training.md's "Training recipe" measures; ``generator``
     ``rrdb`` and ``disc_arch`` ``unet`` are Real-ESRGAN's networks.
 
     ``generator``: ``srresnet`` (the paper's), ``rrdb`` (ESRGAN's) or ``srcnn`` (Dong et al.

@@ -16,12 +16,14 @@ from PIL import Image  # noqa: E402
 
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
 
+TRAINED_STEPS = 5  # steps of the shared run, trained_run
 TINY_MODEL = dict(num_filters=8, num_blocks=1, disc_filters=4, disc_dense=8)
-# Offline VGG16 cut at block1: the real ImageNet weights, cheap at 32x32.
+# Offline VGG16 cut at block1: the real ImageNet weights, cheap at 32x32. No triptychs
+# (matplotlib takes a sixth of a tiny run): tests/test_cli.py turns them on and checks them.
 TINY_FLAGS = ["--hr-size", "32", "--num-blocks", "1", "--num-filters", "8",
               "--disc-filters", "4", "--disc-dense", "8", "--batch-size", "2",
               "--perceptual", "vgg16-offline", "--feature-layers", "block1_conv2",
-              "--num-samples", "2"]
+              "--num-samples", "2", "--sample-every", "1000"]
 
 
 def smooth_face(rng, height, width, mode="RGB"):
@@ -44,15 +46,23 @@ def write_faces(root: Path) -> Path:
 
 
 def tiny_config(root: Path, faces: Path) -> Config:
-    """A whole run at 8 -> 32 px with a 1-block generator (1 GAN epoch of 2 steps) on
-    ``faces``; all outputs under ``root``."""
+    """A whole run at 8 -> 32 px with a 1-block generator (1 GAN epoch of 2 steps, no
+    triptychs) on ``faces``; all outputs under ``root``."""
     return Config(
         data=DataConfig(data_dirs=(str(faces),), hr_size=32, batch_size=2),
         model=ModelConfig(**TINY_MODEL),
         loss=LossConfig(perceptual="vgg16-offline", feature_layers=("block1_conv2",)),
         train=TrainConfig(epochs=1, steps_per_epoch=2, logdir=str(root / "logs"),
                           checkpoint_dir=str(root / "ckpt"),
-                          results_dir=str(root / "results"), num_samples=2))
+                          results_dir=str(root / "results"), num_samples=2,
+                          sample_every=1000))
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that read the shared training run are ``slow``: trained_run trains a model."""
+    for item in items:
+        if "trained_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -70,19 +80,26 @@ def tiny_cfg(tmp_path, face_dir):
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """``(cfg, model)``: one :func:`tiny_config` run, trained once per session and shared
-    by the tests that only read what it left. Never train it further or change its files:
-    :func:`trained_copy` gives a copy to resume, extend or damage."""
+    by the tests that only read what it left: 1 GAN epoch of 5 steps, validated every 2
+    steps on two of its faces and saved every 3 (so at steps 3 and 5), about 10 s on 2
+    CPU cores. Never train it further or change its files: :func:`trained_copy` gives a
+    copy to resume, extend or damage."""
     from srgan.training.run import train
 
     root = tmp_path_factory.mktemp("trained_run")
-    cfg = tiny_config(root, write_faces(root / "faces"))
+    faces = write_faces(root / "faces")
+    cfg = tiny_config(root, faces)
+    cfg = dataclasses.replace(
+        cfg, data=dataclasses.replace(cfg.data, val_data=str(faces), val_max_images=2),
+        train=dataclasses.replace(cfg.train, steps_per_epoch=TRAINED_STEPS, val_every=2,
+                                  save_every=3))
     return cfg, train(cfg, log=lambda m: None, verbose=0)
 
 
 @pytest.fixture
 def trained_copy(trained_run, tmp_path):
     """The shared run's config with its checkpoint folder copied under tmp_path (logs and
-    results there too): a run that has done its 2 steps, to resume, extend or damage."""
+    results there too): a run that has done its steps, to resume, extend or damage."""
     cfg, _ = trained_run
     shutil.copytree(cfg.train.checkpoint_dir, tmp_path / "ckpt")
     train = dataclasses.replace(cfg.train, checkpoint_dir=str(tmp_path / "ckpt"),

@@ -1,4 +1,4 @@
-"""Bad images through train-data loading and predict (README "Reliability", promise 7).
+"""Bad images through train-data loading and predict (docs/reliability.md, promise 7).
 
 The per-kind table with timings is ``scripts/bad_inputs_report.py``; here the whole
 fixture folder goes through both, and every outcome is checked.
@@ -34,6 +34,7 @@ def _run_training_data(paths, fraction, capfd):
     return guard, batches, capfd.readouterr().err
 
 
+@pytest.mark.slow  # the training pipeline over 32 kinds of bad input
 def test_training_skips_each_bad_file_with_one_line(fixtures, capfd):
     _, listed, kind_of = fixtures
     guard, batches, err = _run_training_data(listed, 1.0, capfd)

@@ -1,8 +1,10 @@
 """FLOP counting on traced graphs, and the benchmark's smoke run."""
 
+import inspect
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -50,33 +52,30 @@ def test_dead_ops_are_not_counted():
 
 @pytest.mark.slow
 def test_peak_rss_follows_an_allocation():
-    # A fresh process, whose peak starts near its current size: 256 MiB written -> +256.
-    code = ("import numpy as np; from benchmarks.perf import peak_rss_mb; before = "
-            "peak_rss_mb(); x = np.ones(256 * 2**20 // 8); print(before, peak_rss_mb())")
+    """A fresh process, whose peak starts near its current size: 256 MiB written -> +256.
+    It runs perf.peak_rss_mb's own source, without importing TensorFlow (seconds)."""
+    code = ("import resource, sys\nfrom pathlib import Path\nimport numpy as np\n"
+            + textwrap.dedent(inspect.getsource(perf.peak_rss_mb))
+            + "before = peak_rss_mb(); x = np.ones(256 * 2**20 // 8); "
+              "print(before, peak_rss_mb())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True)
     before, after = map(float, out.stdout.split()[-2:])
     assert 250 < after - before < 270
 
 
+@pytest.mark.slow
 def test_bench_quick_smoke_run(tmp_path, capsys):
     out = tmp_path / "bench.txt"
     assert bench.main(["--quick", "--steps", "1", "--batch-size", "1",
                        "--pretrain-batch-size", "1", "--variants", "subpixel", "--no-flags",
-                       "--no-memory",
-                       "-o", str(out)]) == 0
+                       "--no-ablation", "--no-memory", "-o", str(out)]) == 0
     text = out.read_text()
     for expected in ("gan step", "pretrain step", "inference", "tiling", "tf.data", "backends",
-                     "tflite-float16", "keras-xla",
-                     "profile", "GFLOP/s", "what each choice gains", "stock Keras Conv2D"):
+                     "tflite-float16", "keras-xla", "profile", "GFLOP/s"):
         assert expected in text
     assert text.strip() in capsys.readouterr().out
-
-
-def test_bench_only_backends(tmp_path):
-    out = tmp_path / "bench.txt"
-    assert bench.main(["--quick", "--steps", "1", "--only-backends", "-o", str(out)]) == 0
-    lines = out.read_text().splitlines()
+    lines = text.splitlines()
     rows = [line for line in lines if line.startswith("backends")]
     assert [line.split(",")[0] for line in rows] == ["backends 8->32", "backends 16->64"]
     assert "keras 1.000" not in rows[0] and "(1.00x)" in rows[0] and "keras x8" in rows[0]
@@ -88,6 +87,43 @@ def test_bench_only_backends(tmp_path):
     assert ceiling and all(float(value) > 0 for value in ceiling.groups())
 
 
+def test_ablation_times_each_choice_against_the_shipped_step(monkeypatch):
+    """The four GAN steps it compares, each built as the choice says (stub steps: each
+    choice's model is tested where it is built, and the smoke run above times real ones)."""
+    from benchmarks import sections, workloads
+
+    built = []
+
+    def build(sizes, variant, conv_mode="fast"):
+        built.append((variant, sizes.model.get("disc_head", "patch"), conv_mode == "stock"))
+        return "model", "optimizers"
+
+    monkeypatch.setattr(workloads, "build_srgan", build)
+    monkeypatch.setattr(workloads, "train_step", lambda *a: (lambda: None, 0))
+    lines = []
+    sections.ablation(lines.append, bench.parse_args(["--quick", "--steps", "1"]),
+                      bench.sizes_for(bench.parse_args(["--quick"])), 2)
+    # (variant, discriminator head, built with Keras's stock convolutions)
+    assert built == [("subpixel", "patch", False), ("subpixel", "patch", True),
+                     ("subpixel", "global", False), ("nearest", "patch", True)]
+    assert lines[0].startswith("what each choice gains, GAN step batch 2")
+    assert [line.split()[0] for line in lines[1:]] == ["as", "stock", "global", "nearest"]
+    assert lines[1].endswith(" 1.00x")
+
+
+def test_bench_only_backends_runs_that_section_alone(tmp_path, monkeypatch):
+    """The section itself is checked by the smoke run above."""
+    from benchmarks import sections
+
+    ran = []
+    for name in ("machine", "steps", "upscaling", "seams", "pipeline", "profile"):
+        monkeypatch.setattr(sections, name, lambda *a, name=name: ran.append(name))
+    monkeypatch.setattr(sections, "backends", lambda report, *a: report("backends row"))
+    out = tmp_path / "bench.txt"
+    assert bench.main(["--quick", "--steps", "1", "--only-backends", "-o", str(out)]) == 0
+    assert not ran and "backends row" in out.read_text().splitlines()
+
+
 def test_bench_data_case_runs():
     assert set(bench.run_child("data::2", bench.parse_args(["--quick"]))) == {"peak_rss_mb"}
 
@@ -95,8 +131,14 @@ def test_bench_data_case_runs():
 @pytest.mark.slow
 def test_bench_case_runs_in_a_fresh_process():
     assert set(bench.in_child("base", ["--quick"])) == {"peak_rss_mb"}
-    with pytest.raises(RuntimeError, match=r"(?s)^bench case nope failed: .*unknown bench"):
-        bench.in_child("nope", ["--quick"])
+    # A child that fails says so (here before TensorFlow starts: a flag it does not know).
+    with pytest.raises(RuntimeError, match=r"(?s)^bench case base failed: .*--no-such-flag"):
+        bench.in_child("base", ["--no-such-flag"])
+
+
+def test_unknown_bench_case_is_an_error():
+    with pytest.raises(ValueError, match="unknown bench case 'nope'"):
+        bench.run_child("nope", bench.parse_args(["--quick"]))
 
 
 def test_old_bench_flag_names_still_work_with_one_warning_each(capsys):

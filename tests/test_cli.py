@@ -1,5 +1,6 @@
 """train.py and predict.py end to end on a tiny config, and their one-line errors."""
 
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +15,13 @@ from srgan.cli import predict_main, train_main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_train_then_predict_end_to_end(tmp_path, tiny_flags, face_dir, capsys):
     # Five training faces are too few to hold any out, so validate on a named folder.
     assert train_main(tiny_flags + ["--epochs", "2", "--steps-per-epoch", "2",
                                     "--pretrain-epochs", "1", "--quiet", "--log-every", "2",
-                                    "--val-data", str(face_dir), "--val-max-images", "1"]) == 0
+                                    "--sample-every", "1", "--val-data", str(face_dir),
+                                    "--val-max-images", "1"]) == 0
     ckpt, results = tmp_path / "ckpt", tmp_path / "results"
     assert (ckpt / "generator.weights.h5").is_file() and (ckpt / "config.json").is_file()
     assert sorted(p.name for p in results.glob("*.png")) == [
@@ -79,15 +82,24 @@ def test_predict_without_checkpoint_names_what_to_run(tmp_path, capsys):
     assert "\n" not in err and "python train.py" in err
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("script, argv, words", [
     ("predict.py", ["--weights", "none.weights.h5"], "python train.py"),
     ("evaluate.py", ["--data", ".", "--weights", "none.weights.h5"], "python train.py"),
     ("train.py", ["--data", "empty"], "no images"),
     ("app.py", ["--host", "256.0.0.1"], "cannot listen on 256.0.0.1:7860"),
 ])
-def test_scripts_are_thin_entry_points(tmp_path, script, argv, words):
+def test_scripts_are_thin_entry_points(tmp_path, monkeypatch, capsys, script, argv, words):
+    """Each script file, run as __main__ in this process: its exit code and last line."""
     (tmp_path / "empty").mkdir()
-    out = subprocess.run([sys.executable, str(ROOT / script), *argv], capture_output=True,
-                         text=True, cwd=tmp_path)
-    assert out.returncode == 2 and words in out.stderr.strip().splitlines()[-1]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [script, *argv])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(str(ROOT / script), run_name="__main__")
+    assert exit_.value.code == 2 and words in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_a_script_runs_in_a_fresh_interpreter(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "predict.py"), "--weights",
+                          "none.weights.h5"], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2 and "python train.py" in out.stderr.strip().splitlines()[-1]

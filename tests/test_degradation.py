@@ -110,6 +110,7 @@ def test_unsharp_mask_keeps_flat_areas_and_steepens_edges():
     assert out.min() >= 0 and out.max() <= 255
 
 
+@pytest.mark.slow  # the degradation's graph in tf.data
 def test_pipeline_pairs_with_realesrgan_and_sharpened_targets(face_dir):
     from srgan import files
     from srgan.config import DataConfig
@@ -124,6 +125,7 @@ def test_pipeline_pairs_with_realesrgan_and_sharpened_targets(face_dir):
         transforms.degrade(_hr(), 4, "realesrgan")
 
 
+@pytest.mark.slow  # 16 degradations and a figure
 def test_grid_command_writes_16_samples(tmp_path, capsys):
     face = tmp_path / "face.png"
     smooth_face(np.random.default_rng(1), 50, 40).save(face)

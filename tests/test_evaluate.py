@@ -146,6 +146,7 @@ def test_contact_rows_by_niqe_skip_images_without_a_score():
     assert "niqe gain +1.000" in rows[0][0]
 
 
+@pytest.mark.slow
 def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
     out = tmp_path / "eval"
     assert evaluate_main(["--data", str(face_dir), "--weights", str(weights),
@@ -177,6 +178,7 @@ def test_evaluate_end_to_end(tmp_path, face_dir, weights, capsys):
     assert Image.open(out / "contact_sheet.png").size == (1200, 620)
 
 
+@pytest.mark.slow
 def test_evaluate_full_image_reports_a_too_small_image_and_goes_on(tmp_path, face_dir,
                                                                   weights, capsys):
     # e_tiny.png is 5x3: nothing is left for SSIM after cropping; the others still run.
@@ -207,7 +209,11 @@ def test_evaluate_out_is_a_deprecated_alias_of_output(capsys):
     assert evaluate.EvaluateOptions(data="d").output == "results/eval"
 
 
+@pytest.mark.slow
 def test_evaluate_on_realesrgan_lr_is_fixed_by_the_seed(tmp_path, face_dir, weights, capsys):
+    """Image i of the sorted folder is degraded with seed (S, i), as documented: each
+    image's bicubic score is recomputed here from that seed alone (so a rerun gives the
+    same LR, and another seed other LR)."""
     def run(name, *flags):
         out = tmp_path / name
         assert evaluate_main(["--data", str(face_dir), "--weights", str(weights), "-o",
@@ -216,20 +222,16 @@ def test_evaluate_on_realesrgan_lr_is_fixed_by_the_seed(tmp_path, face_dir, weig
 
     a = run("a", "--degradation", "realesrgan", "--seed", "3")
     assert "LR: realesrgan (seed 3)" in capsys.readouterr().out
-    b = run("b", "--degradation", "realesrgan", "--seed", "3")
-    other = run("c", "--degradation", "realesrgan", "--seed", "4")
-    clean = run("d")
-    assert a["images"] == b["images"] and a["settings"]["seed"] == 3
-    assert a["summary"]["bicubic"] != other["summary"]["bicubic"]
+    clean = run("clean")
+    assert a["settings"]["seed"] == 3
     assert clean["summary"]["bicubic"]["psnr_y"] > a["summary"]["bicubic"]["psnr_y"]
-    # Image i of the sorted folder is degraded with seed (3, i), as documented.
-    first = sorted(a["images"], key=lambda r: r["image"])[0]
     names = [p.relative_to(face_dir).as_posix() for p in files.list_images(face_dir)]
-    hr = evaluate.load_hr(face_dir / first["image"], 4, 32, False, 10**6)
-    index = names.index(first["image"])
-    lr = transforms.degrade(hr, 4, "realesrgan", evaluate.lr_seed(3, index))
-    assert first["scores"]["bicubic"]["psnr_y"] == pytest.approx(metrics.psnr(
-        interpolate(lr.numpy().astype(np.uint8), 4), hr, crop_border=4, y_only=True))
+    assert len(a["images"]) > 1
+    for row in a["images"]:
+        hr = evaluate.load_hr(face_dir / row["image"], 4, 32, False, 10**6)
+        lr = transforms.degrade(hr, 4, "realesrgan", evaluate.lr_seed(3, names.index(row["image"])))
+        assert row["scores"]["bicubic"]["psnr_y"] == pytest.approx(metrics.psnr(
+            interpolate(lr.numpy().astype(np.uint8), 4), hr, crop_border=4, y_only=True))
 
 
 def test_baselines_are_scored_as_rows_before_the_model():

@@ -2,9 +2,10 @@
 
 Tolerances, in grey levels of the uint8 output: SavedModel, ONNX and TFLite float32 within 1
 (float rounding, then quantisation); float16 weights within 3; int8 weights within 12 (the
-tiny random model is far more sensitive to weight error than a trained one; README gives
-the cost on the shipped model). Each bound is also shown to be needed or tight enough to
-catch a wrong model: the parity of a model with other weights fails.
+tiny random model is far more sensitive to weight error than a trained one;
+docs/performance.md gives the cost on the shipped model). Each bound is also shown to be
+needed or tight enough to catch a wrong model: the parity of a model with other weights
+fails. Conversions take seconds each: the module is ``slow``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from srgan.inference.upscale import upscale
 from srgan.models.generators import build_generator
 from srgan.models.weights import export_generator
 
+pytestmark = pytest.mark.slow
 CONFIG = ModelConfig(num_filters=4, num_blocks=1)
 TOLERANCE = {"float32": 1, "float16": 3, "int8": 12}
 

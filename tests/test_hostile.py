@@ -1,4 +1,4 @@
-"""Hostile files (README "Reliability", promise 8): no unsafe deserialisation in the
+"""Hostile files (docs/reliability.md, promise 8): no unsafe deserialisation in the
 product, weights-only model files, and outputs that stay inside ``--output``."""
 
 import ast

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from srgan import files
 from srgan.config import DataConfig
@@ -9,6 +10,41 @@ from srgan.data import pipeline, transforms
 
 def _take(ds, n):
     return [(lr.numpy(), hr.numpy()) for lr, hr in ds.take(n)]
+
+
+def _keys(x):
+    """Keys' cubic, a = -0.5 (MATLAB ``imresize``'s kernel)."""
+    x = np.abs(x)
+    return np.where(x <= 1, 1.5 * x**3 - 2.5 * x**2 + 1,
+                    np.where(x < 2, -0.5 * x**3 + 2.5 * x**2 - 4 * x + 2, 0.0))
+
+
+def _imresize_down(image, scale):
+    """A numpy reference of MATLAB's antialiased bicubic downscale by an integer ``scale``
+    (the kernel widened by ``scale``), written from its definition: ``(H, W, C)`` ->
+    ``(H/scale, W/scale, C)``, float. Taps past the border are dropped and the rest
+    renormalised, which differs from MATLAB's mirroring in the outermost 2 output pixels."""
+    def along(a, axis):
+        n = a.shape[axis]
+        centres = (np.arange(n // scale) + 0.5) * scale - 0.5
+        weights = _keys((centres[:, None] - np.arange(n)[None]) / scale)
+        weights /= weights.sum(1, keepdims=True)
+        return np.moveaxis(np.tensordot(weights, np.moveaxis(a, axis, 0), 1), 0, axis)
+    return along(along(image.astype(np.float64), 0), 1)
+
+
+def _levels(x):
+    """[-1, 1] -> [0, 255] levels."""
+    return (x + 1) * 127.5
+
+
+def _assert_lr_is_bicubic_of(lr, hr, scale):
+    """The interior of ``lr`` is the antialiased bicubic of ``hr``, rounded to 8 bits;
+    both ``(..., h, w, C)`` in [0, 255]."""
+    lr, hr = np.reshape(lr, (-1,) + lr.shape[-3:]), np.reshape(hr, (-1,) + hr.shape[-3:])
+    for low, high in zip(lr, hr):
+        expected = np.round(_imresize_down(high, scale))
+        assert np.abs(low - expected)[2:-2, 2:-2].max() <= 1
 
 
 def test_pipeline_on_odd_sizes_and_modes(face_dir):
@@ -23,18 +59,38 @@ def test_pipeline_on_odd_sizes_and_modes(face_dir):
         # HR and LR are 8-bit levels mapped to [-1, 1], as a saved image would be.
         for x in (hr, lr):
             np.testing.assert_allclose((x + 1) * 127.5, np.round((x + 1) * 127.5), atol=1e-3)
-        # LR is the fixed degradation of HR (flip commutes with the separable resize).
-        expected = transforms.degrade((hr + 1) * 127.5, 4).numpy() / 127.5 - 1
-        np.testing.assert_allclose(lr, expected, atol=1e-5)
+        # LR is the antialiased bicubic of its own HR (flip commutes with the resize).
+        _assert_lr_is_bicubic_of(_levels(lr), _levels(hr), 4)
     assert not guard.bad
 
 
-def test_random_crop_gives_patches(face_dir):
-    paths = files.list_images(face_dir)
-    ds = pipeline.make_dataset(paths, DataConfig(hr_size=64, crop=32, batch_size=2), 4, 0,
+def _find_patch(patch, image):
+    """``(y, x, flipped)`` where ``patch`` lies in ``image``, or None."""
+    side = patch.shape[0]
+    for y in range(image.shape[0] - side + 1):
+        for x in range(image.shape[1] - side + 1):
+            window = image[y:y + side, x:x + side]
+            for flipped in (False, True):
+                if np.array_equal(window[:, ::-1] if flipped else window, patch):
+                    return y, x, flipped
+    return None
+
+
+def test_random_crop_gives_patches_from_random_places(tmp_path):
+    """A 64 px noise image, so each 32 px patch can be found; not all at the centre."""
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+    Image.fromarray(image).save(tmp_path / "noise.png")
+    paths = files.list_images(tmp_path)
+    ds = pipeline.make_dataset(paths, DataConfig(hr_size=64, crop=32, batch_size=4), 4, 0,
                                pipeline.DecodeGuard(len(paths), 10**6))
-    lr, hr = _take(ds, 1)[0]
-    assert lr.shape == (2, 8, 8, 3) and hr.shape == (2, 32, 32, 3)
+    places = []
+    for lr, hr in _take(ds, 2):
+        assert lr.shape == (4, 8, 8, 3) and hr.shape == (4, 32, 32, 3)
+        _assert_lr_is_bicubic_of(_levels(lr), _levels(hr), 4)
+        for patch in np.round(_levels(hr)).astype(np.uint8):
+            places.append(_find_patch(patch, image))
+    assert None not in places  # every HR is a patch of the image, at native resolution
+    assert len({(y, x) for y, x, _ in places}) > 4 and {f for _, _, f in places} == {False, True}
 
 
 def test_prepare_hr_centre_crops_then_resizes():
@@ -44,15 +100,14 @@ def test_prepare_hr_centre_crops_then_resizes():
     assert hr.shape == (16, 16, 3) and np.all(hr == 200)
 
 
-def test_degrade_is_antialiased_bicubic():
-    stripes = np.zeros((16, 16, 1), np.float32)
-    stripes[:, ::2] = 255.0  # a pattern at the Nyquist limit
-    lr = transforms.degrade(stripes, 4).numpy()
-    # Antialiasing averages the stripes to grey; plain point sampling would keep 0 or 255.
-    # Interior columns are within 2 levels of grey; border taps see the edge padding.
-    assert lr.shape == (4, 4, 1)
-    assert np.all(np.abs(lr[:, 1:3] - 127.5) < 2)
-    assert np.all(np.abs(lr - 127.5) < 12)
+@pytest.mark.parametrize("scale", [2, 4])
+def test_degrade_is_antialiased_bicubic(scale):
+    """On noise, where kernels differ most: bilinear, or bicubic not widened by the scale
+    (no antialiasing), is many levels off the reference."""
+    hr = np.random.default_rng(scale).integers(0, 256, (48, 40, 3)).astype(np.float32)
+    lr = transforms.degrade(hr, scale).numpy()
+    assert lr.shape == (48 // scale, 40 // scale, 3) and np.array_equal(lr, np.round(lr))
+    _assert_lr_is_bicubic_of(lr, hr, scale)
 
 
 def test_bad_file_skipped_with_named_warning(face_dir, capfd):

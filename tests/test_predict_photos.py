@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from srgan.inference import backends, photos
 from srgan.inference.photos import predict_folder
 from srgan.options import PredictOptions
 
@@ -135,13 +136,41 @@ def test_metadata_of_a_file_without_any_is_empty(tmp_path):
     assert read_metadata(buffer) == {}
 
 
-@pytest.mark.parametrize("backend, tolerance", [("keras-xla", 1), ("onnx", 1), ("tflite", 1),
-                                                ("tflite-int8", 12)])
-def test_backends_give_the_keras_image(generator, tmp_path, backend, tolerance):
-    """TFLite runs a fixed 64-pixel window: a 70x40 photo takes several tiles, each
-    smaller image is padded to it. The mirrored margin is the tiny model's receptive
-    radius (10), so what lies beyond it (TFLite's edge padding, Keras's zeros) cannot
-    reach the image."""
+@pytest.fixture
+def runners_used(monkeypatch):
+    """``[(runner, calls)]``: each runner predict_folder built, and how many batches it ran."""
+    used = []
+
+    def spy(generator, backend, window=64):
+        runner = backends.make_runner(generator, backend, window)
+        used.append([runner, 0])
+        return runner
+
+    for cls in (backends.KerasRunner, backends.OnnxRunner, backends.TFLiteRunner):
+        def counting(self, batch, _call=cls.__call__):
+            for entry in used:
+                entry[1] += entry[0] is self
+            return _call(self, batch)
+        monkeypatch.setattr(cls, "__call__", counting)
+    monkeypatch.setattr(photos, "make_runner", spy)
+    return used
+
+
+def _is_xla(runner) -> bool:
+    """Whether a KerasRunner's graph is compiled by XLA (TensorFlow marks the function)."""
+    function = runner._run.get_concrete_function().function_def
+    return "_XlaMustCompile" in function.attr and function.attr["_XlaMustCompile"].b
+
+
+@pytest.mark.parametrize("backend, kind, tolerance", [
+    ("keras-xla", backends.KerasRunner, 1), ("onnx", backends.OnnxRunner, 1),
+    ("tflite", backends.TFLiteRunner, 1), ("tflite-int8", backends.TFLiteRunner, 12)])
+def test_backends_give_the_keras_image(generator, tmp_path, runners_used, backend, kind,
+                                       tolerance):
+    """Each backend runs (its own runner, called), and gives Keras's image. TFLite runs a
+    fixed 64-pixel window: a 70x40 photo takes several tiles, each smaller image is padded
+    to it. The mirrored margin is the tiny model's receptive radius (10), so what lies
+    beyond it (TFLite's edge padding, Keras's zeros) cannot reach the image."""
     _photo(tmp_path / "a.png", size=(70, 40))
     images = {}
     for name in ("keras", backend):
@@ -149,5 +178,20 @@ def test_backends_give_the_keras_image(generator, tmp_path, backend, tolerance):
         assert predict_folder(generator, PredictOptions(
             input=str(tmp_path / "a.png"), output=str(out), backend=name, pre_pad=10)) == 0
         images[name] = np.asarray(Image.open(out / "a_x4.png")).astype(int)
-    assert images[backend].shape == (160, 280, 3)
-    assert np.abs(images[backend] - images["keras"]).max() <= tolerance
+    (keras, keras_calls), (runner, calls) = runners_used
+    assert type(runner) is kind and runner is not keras and calls > 0 and keras_calls > 0
+    assert not _is_xla(keras)
+    if kind is backends.KerasRunner:
+        assert _is_xla(runner)
+    if kind is backends.TFLiteRunner:
+        assert runner.window == 64
+    difference = np.abs(images[backend] - images["keras"])
+    assert images[backend].shape == (160, 280, 3) and difference.max() <= tolerance
+    # Float32 paths round a few values the other way; int8 weights move many.
+    changed = (difference > 0).mean()
+    assert changed > 0.01 if backend == "tflite-int8" else changed < 0.001
+
+
+def test_unknown_backend_is_an_error(generator):
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'.*keras, keras-xla"):
+        backends.make_runner(generator, "tensorrt")

@@ -15,6 +15,9 @@ from srgan.models.generators import build_generator
 from srgan.models.weights import CARD_FORMAT, generator_json, load_generator
 
 
+pytestmark = pytest.mark.slow  # the full-size shipped generators, on 256 px faces
+
+
 @pytest.fixture(scope="module", params=sorted(pretrained.SHIPPED))
 def shipped(request):
     path = pretrained.resolve(request.param)

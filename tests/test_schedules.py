@@ -1,14 +1,16 @@
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import TRAINED_STEPS
 from srgan.config import ModelConfig
 from srgan.models.generators import build_generator
 from srgan.models.weights import GENERATOR_WEIGHTS, load_generator
-from srgan.training.run import build_run, train
+from srgan.training.run import build_run
 from srgan.training.ema import GeneratorAverage, ema_decay_at
 from srgan.training.schedules import PhaseSchedule
 
@@ -55,14 +57,6 @@ def test_generator_average_follows_the_formula():
     assert int(ema.updates.numpy()) == 2
 
 
-def test_a_changed_rate_applies_after_resume(trained_copy):
-    t = dataclasses.replace(trained_copy.train, epochs=2, g_lr=5e-5, lr_schedule="constant")
-    lines = []
-    model = train(dataclasses.replace(trained_copy, train=t), log=lines.append, verbose=0)
-    assert any(line.startswith("gan: generator learning rate 5e-05") for line in lines)
-    assert float(model.g_optimizer.learning_rate) == pytest.approx(5e-5)
-
-
 def test_resume_restores_the_average_and_exports_it(trained_run, trained_copy):
     _, model = trained_run
     avg = [w.numpy().copy() for w in model.inference_generator.weights]
@@ -71,7 +65,7 @@ def test_resume_restores_the_average_and_exports_it(trained_run, trained_copy):
     resumed, state, _, average = build_run(trained_copy, log=lambda m: None)
     for a, b in zip(avg, average.average.weights):
         np.testing.assert_array_equal(a, b.numpy())
-    assert int(average.updates.numpy()) == state.step == 2
+    assert int(average.updates.numpy()) == state.step == TRAINED_STEPS
     exported = load_generator(f"{trained_copy.train.checkpoint_dir}/{GENERATOR_WEIGHTS}").model
     x = np.random.default_rng(0).uniform(-1, 1, (1, 6, 6, 3)).astype(np.float32)
     np.testing.assert_allclose(exported(x), resumed.inference_generator(x), atol=1e-6)
@@ -94,15 +88,12 @@ def test_init_from_loads_weights_and_refuses_another_architecture(trained_run, t
         build_run(dataclasses.replace(cfg, model=wider, train=t), log=lambda m: None)
 
 
-def test_validation_and_saves_follow_step_counts(tiny_cfg, face_dir):
-    t = dataclasses.replace(tiny_cfg.train, steps_per_epoch=5, val_every=2, save_every=3)
-    d = dataclasses.replace(tiny_cfg.data, val_data=str(face_dir), val_max_images=2)
-    cfg = dataclasses.replace(tiny_cfg, train=t, data=d)
-    lines = []
-    train(cfg, log=lines.append, verbose=0)
-    csv = (tmp := cfg.train.checkpoint_dir) and open(f"{tmp}/validation.csv").read()
-    steps = [int(row.split(",")[2]) for row in csv.splitlines()[1:]]
-    assert steps == [2, 4]
-    saves = [line for line in lines if line.startswith("saved ")]
-    assert [s.rsplit("step ", 1)[1] for s in saves] == ["3)", "5)"]
-    assert math.isfinite(float(csv.splitlines()[-1].split(",")[3]))
+def test_validation_and_saves_follow_step_counts(trained_run):
+    """The shared run: 5 steps, --val-every 2, --save-every 3 (and the epoch's end)."""
+    cfg, _ = trained_run
+    ckpt = Path(cfg.train.checkpoint_dir)
+    rows = (ckpt / "validation.csv").read_text().splitlines()
+    assert [int(row.split(",")[2]) for row in rows[1:]] == [2, 4]
+    assert math.isfinite(float(rows[-1].split(",")[3]))
+    saves = sorted(int(p.stem.split("-")[1]) for p in (ckpt / "state").glob("ckpt-*.index"))
+    assert saves == [3, TRAINED_STEPS]

@@ -44,6 +44,7 @@ def test_card_records_the_architecture_and_rebuilds_it(tmp_path):
     np.testing.assert_allclose(loaded.model(x).numpy(), g(x).numpy(), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_train_generator_srcnn_pixel_loss(tmp_path, tiny_flags):
     assert train_main(tiny_flags + ["--generator", "srcnn", "--pretrain-epochs", "1",
                                     "--epochs", "0", "--steps-per-epoch", "2",

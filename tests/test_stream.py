@@ -48,7 +48,8 @@ def test_advance_with_every_file_bad_is_an_error():
         stream.advance(3, 0, 0, 1, {0, 1, 2})
 
 
-@pytest.mark.parametrize("degradation", ["bicubic", "realesrgan"])
+@pytest.mark.parametrize("degradation", [
+    "bicubic", pytest.param("realesrgan", marks=pytest.mark.slow)])  # its graph: seconds
 def test_dataset_resumed_at_a_position_yields_the_same_batches(face_dir, degradation):
     (face_dir / "broken.jpg").write_bytes(b"not a jpeg")  # shifts positions
     paths = files.list_images(face_dir)

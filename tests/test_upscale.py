@@ -15,7 +15,7 @@ import pytest
 
 from srgan.config import ModelConfig
 from srgan.inference.backends import KerasRunner
-from srgan.inference.upscale import upscale, upscale_stack
+from srgan.inference.upscale import receptive_radius, upscale, upscale_stack
 from srgan.models.generators import build_generator
 from srgan.models.layers import PixelShuffle
 from srgan.options import PredictOptions
@@ -51,27 +51,21 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.abs(a.astype(int) - b.astype(int)).max())
 
 
-def receptive_radius(generator: keras.Model) -> int:
-    """Upper bound, in LR pixels, on how far any output depends on the input.
-
-    Sums every conv's half-kernel divided by the upscaling reached at that layer (so the
-    9x9 tail at x4 counts 1); summing parallel residual branches only overestimates.
-    For 1 block at x4: 4 (head) + 2 (block) + 1 (body) + 1 (up0) + 0.5 (up1) + 1 (tail).
-    """
-    radius, factor = 0.0, 1
-    for layer in generator.layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            radius += (layer.kernel_size[0] - 1) / 2 / factor
-        elif isinstance(layer, PixelShuffle):
-            factor *= layer.factor
-        elif isinstance(layer, keras.layers.UpSampling2D):
-            factor *= layer.size[0]
-    return math.ceil(radius)
+def _pad(generator: keras.Model) -> int:
+    """The production receptive radius, rounded up to whole LR pixels of tile pad."""
+    return math.ceil(receptive_radius(generator))
 
 
 def test_receptive_radius_of_tiny_model(gen4, gen2):
-    assert receptive_radius(gen4) == 10  # 9.5 rounded up
-    assert receptive_radius(gen2) == 10  # 4 + 2 + 1 + 1 + 9x9 tail at x2 (2)
+    # 4 (9x9 head) + 2 (block) + 1 (body) + 1 (3x3 at x1) + 0.5 (3x3 at x2) + 1 (9x9 at x4)
+    assert receptive_radius(gen4) == 9.5
+    assert receptive_radius(gen2) == 10  # 4 + 2 + 1 + 1 + the 9x9 tail at x2 (2)
+
+
+def test_receptive_radius_of_the_papers_generator():
+    """Kernel sizes alone set it: 16 blocks of 4 filters reach as far as 16 of 64."""
+    generator = build_generator(ModelConfig(num_filters=4, num_blocks=16))
+    assert receptive_radius(generator) == 4 + 2 * 16 + 1 + 1 + 0.5 + 1
 
 
 def test_output_depends_on_input(gen4):
@@ -199,7 +193,7 @@ def test_alpha_upscaled_separately(gen4):
 def test_tiled_equals_untiled(gen4, tile, extra_pad, blend):
     """Full overlap: the cross-fade lies wholly in pixels every tile gets right."""
     image = _image((23, 37, 3))
-    pad = receptive_radius(gen4) + blend // 2 + extra_pad
+    pad = _pad(gen4) + blend // 2 + extra_pad
     assert _max_diff(upscale(gen4, image, 4, tile=tile, tile_pad=pad, blend=blend),
                      upscale(gen4, image, 4)) <= 1
 
@@ -207,7 +201,7 @@ def test_tiled_equals_untiled(gen4, tile, extra_pad, blend):
 def test_blend_wider_than_the_overlap_allows_shows(gen4):
     """The exactness condition is tight: a blend reaching into wrong pixels shows."""
     image = _image((23, 37, 3))
-    pad = receptive_radius(gen4)
+    pad = _pad(gen4)
     assert _max_diff(upscale(gen4, image, 4, tile=16, tile_pad=pad, blend=8),
                      upscale(gen4, image, 4)) > 1
 
@@ -232,7 +226,7 @@ def test_short_pad_shows_seams_only_near_seams(gen4):
     other seam. The middle tile's window has exactly ``pad`` pixels of context each side
     (the outer windows are shifted inward and see more).
     """
-    scale, radius = 4, receptive_radius(gen4)
+    scale, radius = 4, _pad(gen4)
     image = _image((24, 96, 3))
     full = upscale(gen4, image, scale)
     x = np.arange(96 * scale) + 0.5
@@ -247,7 +241,7 @@ def test_scale_2(gen2):
     image = _image((13, 21, 3))
     full = upscale(gen2, image, 2)
     assert full.shape == (26, 42, 3)
-    pad = receptive_radius(gen2)
+    pad = _pad(gen2)
     assert _max_diff(upscale(gen2, image, 2, tile=6, tile_pad=pad), full) <= 1
 
 

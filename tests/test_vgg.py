@@ -127,7 +127,8 @@ def test_vgg16_first_conv_matches_numpy(lpips_ckpt):
     np.testing.assert_allclose(np.asarray(model(image))[0], np.maximum(expected, 0), atol=1e-4)
 
 
-@pytest.mark.parametrize("build", [build_vgg16, build_vgg19])
+@pytest.mark.parametrize("build", [build_vgg16,
+                                   pytest.param(build_vgg19, marks=pytest.mark.slow)])
 def test_features_before_relu_are_what_the_relu_clips(build):
     layers = ["block1_conv2", "block2_pool", "block2_conv2"]
     keras.utils.set_random_seed(0)
@@ -154,6 +155,7 @@ def test_vgg19_random_shapes_and_frozen():
 
 # Keras's own save_weights trips a numpy 2 DeprecationWarning; not ours to fix.
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+@pytest.mark.slow  # the whole VGG19, saved and read back
 def test_vgg19_local_weights_file(tmp_path):
     source = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
     path = tmp_path / "vgg19.weights.h5"

@@ -19,6 +19,7 @@ from PIL import Image
 
 pytest.importorskip("flask")
 
+from srgan.inference.upscale import interpolate  # noqa: E402
 from srgan.web import jobs as jobs_module  # noqa: E402
 from srgan.web.server import WebOptions, create_app  # noqa: E402
 
@@ -93,14 +94,21 @@ def eventually(check, timeout=10):
 
 
 def test_bicubic_job_gives_result_and_bicubic_at_4x(real_app):
+    """On noise, so that another interpolation, scale or image would show."""
     client, folder = real_app
-    reply = post(client, png_bytes())
+    image = np.random.default_rng(0).integers(0, 256, (9, 12, 3), np.uint8)
+    buffer = bytes_io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    reply = post(client, buffer.getvalue())
     assert reply.status_code == 202
     job = wait(client, reply.get_json()["id"])
     assert job["state"] == "done" and job["size"] == [48, 36]
+    expected = interpolate(image, 4, "bicubic")
     for kind in ("result", "bicubic"):
         png = client.get(f"/api/jobs/{job['id']}/{kind}.png")
-        assert png.status_code == 200 and Image.open(bytes_io.BytesIO(png.data)).size == (48, 36)
+        assert png.status_code == 200
+        np.testing.assert_array_equal(np.asarray(Image.open(bytes_io.BytesIO(png.data))),
+                                      expected)
     assert not list(folder.glob(".upload-*"))  # the upload is gone once the job is done
 
 

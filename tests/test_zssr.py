@@ -40,6 +40,7 @@ def test_dihedral_gives_eight_distinct_views_each_undone():
         np.testing.assert_array_equal(dihedral(v, k, inverse=True).numpy(), x.numpy())
 
 
+@pytest.mark.slow
 def test_zssr_beats_bicubic_on_repeated_structure():
     hr = repeated_structure()
     lr = transforms.degrade(hr.astype(np.float32), 2).numpy().round().astype(np.uint8)
@@ -52,6 +53,7 @@ def test_zssr_beats_bicubic_on_repeated_structure():
     assert zssr_db > bicubic_db + 0.5, (zssr_db, bicubic_db)
 
 
+@pytest.mark.slow
 def test_x4_runs_two_stages_reports_progress_and_keeps_alpha():
     seen = []
     cfg = ZSSRConfig(scale=4, steps=3, crop=8, check_every=1, patience=1)
@@ -69,6 +71,7 @@ def test_too_small_image_is_refused():
         upscale(generator.model, np.zeros((4, 9, 3), np.uint8), 2)
 
 
+@pytest.mark.slow
 def test_predict_cli_method_zssr(tmp_path, capsys):
     Image.fromarray(repeated_structure(2)).save(tmp_path / "photo.png")
     argv = ["--method", "zssr", "-i", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from srgan.inference import tiling
+from srgan.options import BACKENDS
 from srgan.pixels import to_uint8, to_unit_range
 
 
@@ -170,7 +171,13 @@ def make_runner(generator, backend: str, window: int = 64) -> Runner:
     """The runner ``backend`` (one of :data:`srgan.options.BACKENDS`) names for ``generator``, a
     :class:`srgan.models.weights.Generator`. ONNX and TFLite are converted here; TFLite for
     LR tiles of ``window`` pixels, with float32 weights unless the name says otherwise. A
-    generator whose model is already a :class:`Runner` (ZSSR) runs as it is."""
+    generator whose model is already a :class:`Runner` (ZSSR) runs as it is.
+
+    Raises:
+        ValueError: ``backend`` is not one of :data:`srgan.options.BACKENDS`.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if isinstance(generator.model, Runner):
         return generator.model
     if backend == "onnx":

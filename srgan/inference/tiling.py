@@ -123,7 +123,7 @@ def default_max_memory() -> int:
     """A quarter of the memory available now, at most 1 GiB (the default ``--max-memory``).
 
     1 GiB of tiles keeps a 4000x3000 photo under 4 GB peak RSS with TensorFlow, the
-    decoded input and the 192 MP uint8 output (README, "Upscale your photos").
+    decoded input and the 192 MP uint8 output (docs/performance.md, "Predict").
 
     Reads ``MemAvailable`` from ``/proc/meminfo`` on Linux, else physical memory from
     ``os.sysconf``.

@@ -99,7 +99,7 @@ def make_strategy(name: str, batch_size: int) -> tf.distribute.Strategy:
     elif name == "multiworker":
         if not os.environ.get("TF_CONFIG"):
             raise ValueError("--strategy multiworker needs TF_CONFIG (the cluster's "
-                             "workers and this process's task); see README, Performance")
+                             "workers and this process's task); see docs/performance.md")
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     else:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")

@@ -156,7 +156,7 @@ def pixel_loss(sr, hr, kind: str = "mse"):
     """Per-example pixel loss on [-1, 1] images, for SRResNet pre-training: ``-> (B,)``.
 
     ``mse`` is the paper's; ``l1`` (mean absolute error) is what EDSR and BasicSR train
-    PSNR models with: it converged faster on faces here (README, "Training recipe").
+    PSNR models with: it converged faster on faces here (docs/training.md, "Training recipe").
     """
     diff = tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)
     per_pixel = tf.abs(diff) if kind == "l1" else tf.square(diff)
