@@ -1,7 +1,7 @@
 """Copies a trained generator into ``weights/`` with its model card.
 
 Usage:
-    python scripts/release_weights.py RUN_DIR NAME [--which best|latest]
+    python -m scripts.release_weights RUN_DIR NAME [--which best|latest]
         [--command "python train.py ..."] [--eval results/eval/results.json ...]
         [--data-note TEXT] [--licence TEXT]
 
@@ -18,13 +18,10 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # so that `python scripts/release_weights.py` finds srgan
-
-from srgan import files  # noqa: E402
-from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,  # noqa: E402
+from srgan import files
+from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,
                                   export_generator, generator_json, load_generator)
-from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
+from srgan.pretrained import CLONE_WEIGHTS
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -49,7 +46,7 @@ def main(argv=None) -> int:
                    "oldest first: their training and validation go into the card's history")
     p.add_argument("--data-note", default=None, help="what the training data was")
     p.add_argument("--licence", default=None, help="the terms the weights carry")
-    p.add_argument("--out-dir", default=str(WEIGHTS_DIR))
+    p.add_argument("--out-dir", default=str(CLONE_WEIGHTS))
     args = p.parse_args(argv)
 
     weights = Path(args.run_dir) / (GENERATOR_BEST_WEIGHTS if args.which == "best"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from bad_images import EXPECTED, make_bad_images
+from scripts.bad_images import EXPECTED, make_bad_images
 from srgan import files
 from srgan.config import DataConfig, ModelConfig
 from srgan.data import pipeline
