@@ -59,7 +59,7 @@ def train_cmd(run: Path, faces: Path, epochs: int) -> list[str]:
     return [sys.executable, str(ROOT / "train.py"), *TINY_FLAGS, "--data", str(faces),
             "--checkpoint-dir", str(run / "ckpt"), "--logdir", str(run / "logs"),
             "--results-dir", str(run / "results"), "--steps-per-epoch", "2",
-            "--pretrain-epochs", "2", "--epochs", str(epochs), "--deterministic", "--quiet",
+            "--pretrain-epochs", "2", "--epochs", str(epochs), "--deterministic",
             "--no-val"]
 
 

@@ -10,24 +10,29 @@ and a command imports it only after its flags are parsed, so ``--help`` answers 
 
 Expected failures (bad data, missing weights or checkpoints, unwritable folders) print one
 line ``error: ...`` and exit 2 (a NaN loss too); training stopped by Ctrl-C or SIGTERM
-saves first, then exits 130 or 143.
+saves first, then exits 130 or 143. Every command takes ``-q/--quiet`` and
+``-v/--verbose``; what it prints goes through :mod:`logging` (:mod:`srgan.console`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
 import typing
 from pathlib import Path
 from typing import Optional, Sequence
 
+from srgan import console
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
 from srgan.faces.detect import DetectionError
 from srgan.options import (EvaluateOptions, ExportOptions, FaceOptions, PredictOptions,
                            ZSSRConfig)
 from srgan.web.options import WebOptions
+
+log = logging.getLogger(__name__)
 
 
 def _field_type(hint) -> tuple[type, bool]:
@@ -96,13 +101,25 @@ def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, use: str, de
                         **kwargs)
 
 
+def _add_verbosity_flags(p: argparse.ArgumentParser, quiet: str) -> None:
+    """``-q/--quiet`` (``quiet`` says what is left) or ``-v/--verbose``."""
+    either = p.add_mutually_exclusive_group()
+    either.add_argument("-q", "--quiet", action="store_true", help=quiet)
+    either.add_argument("-v", "--verbose", action="store_true", help="also debug lines and "
+                        "TensorFlow's own start-up lines")
+
+
+QUIET_HELP = "only warnings and errors"
+
+
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="train.py", description="Train an SRGAN (SRResNet generator, VGG perceptual "
         "loss, adversarial loss) on a folder of faces; resumes automatically.")
     for cls in (DataConfig, ModelConfig, LossConfig, TrainConfig):
         _add_dataclass_flags(p.add_argument_group(cls.__name__[:-len("Config")].lower()), cls)
-    p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
+    _add_verbosity_flags(p, "one line per epoch instead of a progress bar, the time "
+                         "left, warnings and errors")
     return p
 
 
@@ -113,37 +130,54 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    """Print ``error: message`` (one line, on stderr) and return exit status 2."""
+    log.error(message)
     return 2
+
+
+def _command(main):
+    """``run(args)``: ``main(args, level)`` with what it logs shown on the terminal at the
+    level ``--quiet``/``--verbose`` ask for."""
+    def run(args: argparse.Namespace) -> int:
+        level = console.verbosity(args.quiet, args.verbose)
+        with console.to_terminal(level):
+            return main(args, level)
+
+    return run
 
 
 def train_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``train.py``."""
-    args = train_parser().parse_args(argv)
+    return _command(_train)(train_parser().parse_args(argv))
+
+
+def _train(args: argparse.Namespace, level: int) -> int:
     try:
         cfg = config_from_args(args)
     except ValueError as e:
         return _fail(str(e))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if cfg.train.deterministic:
         # oneDNN's CPU kernels are outside TensorFlow's op determinism (reruns differ in
         # the last bits); TensorFlow reads this once, when it starts, just below.
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    console.import_tensorflow(level)
     from srgan.files import ImageError
     from srgan.models.vgg import BackboneUnavailable
     from srgan.training.run import train
     from srgan.training.stopping import NonFiniteLoss, Stopped
 
+    # A progress bar on a terminal; one line per epoch in a log file, or with --quiet.
+    verbose = 2 if args.quiet or not sys.stdout.isatty() else 1
     try:
-        train(cfg, verbose=2 if args.quiet else "auto")
+        train(cfg, verbose=verbose)
     except (BackboneUnavailable, ImageError, FileNotFoundError, ValueError, OSError,
             NonFiniteLoss) as e:
         return _fail(str(e))
     except Stopped as e:
-        print(e, file=sys.stderr)
+        log.warning(str(e), extra={"prefix": ""})
         return e.code
     except KeyboardInterrupt:
-        print("interrupted; the last checkpoint is kept", file=sys.stderr)
+        log.warning("interrupted; the last checkpoint is kept", extra={"prefix": ""})
         return 130
     return 0
 
@@ -174,6 +208,7 @@ def predict_parser() -> argparse.ArgumentParser:
     _add_model_flag(p)
     _add_dataclass_flags(p, PredictOptions)
     _add_dataclass_flags(p.add_argument_group("faces in photos"), FaceOptions)
+    _add_verbosity_flags(p, QUIET_HELP + " (progress bars stay on a terminal)")
     return p
 
 
@@ -206,7 +241,7 @@ def _load_model(args: argparse.Namespace):
             raise ValueError("--method zssr trains on each whole image: it takes no --model "
                              "and no --tile")
         cfg = _from_args(ZSSRConfig, args)
-        print(f"method: ZSSR x{cfg.scale}, at most {cfg.steps} steps per x2 stage")
+        log.info(f"method: ZSSR x{cfg.scale}, at most {cfg.steps} steps per x2 stage")
         return zssr_generator(cfg, _progress_bar())
     if args.scale is not None:
         raise ValueError("--scale is ZSSR's (--method zssr); a model's scale is its card's")
@@ -222,14 +257,17 @@ def _load_generator(model: Optional[str]):
     generator = load_generator(path)
     trained = generator.card.get("training", {})
     facts = ", ".join(f"{k} {trained[k]}" for k in ("phase", "step") if k in trained)
-    print(f"model: {path}" + (f" ({facts})" if facts else ""))
+    log.info(f"model: {path}" + (f" ({facts})" if facts else ""))
     return generator
 
 
 def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``predict.py``; exits 1 if any input failed, 2 on a usage error."""
-    args = predict_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return _command(_predict)(predict_parser().parse_args(argv))
+
+
+def _predict(args: argparse.Namespace, level: int) -> int:
+    console.import_tensorflow(level)
     from srgan.inference import predict
 
     try:
@@ -259,13 +297,17 @@ def evaluate_parser() -> argparse.ArgumentParser:
     _add_model_flag(p)
     _add_dataclass_flags(p, EvaluateOptions)
     add_deprecated_alias(p, "--out", "-o/--output", dest="output")
+    _add_verbosity_flags(p, QUIET_HELP + " (the results are in the files written)")
     return p
 
 
 def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``evaluate.py``; exits 1 if any image failed, 2 on a usage error."""
-    args = evaluate_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return _command(_evaluate)(evaluate_parser().parse_args(argv))
+
+
+def _evaluate(args: argparse.Namespace, level: int) -> int:
+    console.import_tensorflow(level)
     from srgan.evaluation import evaluate
     from srgan.models.vgg import BackboneUnavailable
 
@@ -284,20 +326,24 @@ def export_parser() -> argparse.ArgumentParser:
         "float32, float16 or int8 weights); all take and return uint8 RGB.")
     _add_model_flag(p, methods=False)
     _add_dataclass_flags(p, ExportOptions)
+    _add_verbosity_flags(p, QUIET_HELP)
     return p
 
 
 def export_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``export.py``; exits 2 on a usage error."""
-    args = export_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return _command(_export)(export_parser().parse_args(argv))
+
+
+def _export(args: argparse.Namespace, level: int) -> int:
+    console.import_tensorflow(level)
     from srgan.inference import export
 
     try:
         options = _from_args(ExportOptions, args)
         generator = _load_generator(args.model)
         name = generator.path.name.removesuffix(".weights.h5")
-        print(f"wrote {export.export(generator, name, options)}")
+        log.info(f"wrote {export.export(generator, name, options)}")
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
     return 0
@@ -309,12 +355,16 @@ def app_main(argv: Optional[Sequence[str]] = None) -> int:
                                 "image, upscale it with SRGAN, SRResNet, ZSSR or bicubic, "
                                 "compare with bicubic and download the result.")
     _add_dataclass_flags(p, WebOptions)
-    args = p.parse_args(argv)
+    _add_verbosity_flags(p, QUIET_HELP)
+    return _command(_app)(p.parse_args(argv))
+
+
+def _app(args: argparse.Namespace, level: int) -> int:
     try:
         options = _from_args(WebOptions, args)
     except ValueError as e:
         return _fail(str(e))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    console.import_tensorflow(level)
     from srgan.web.server import serve
 
     try:
@@ -336,8 +386,12 @@ def degradation_grid_main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--hr-size", type=int, default=256, help="HR side")
     p.add_argument("--scale", type=int, default=4, choices=(2, 4, 8), help="LR is 1/scale")
     p.add_argument("--seed", type=int, default=0, help="the grid's seed")
-    args = p.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _add_verbosity_flags(p, QUIET_HELP)
+    return _command(_degradation_grid)(p.parse_args(argv))
+
+
+def _degradation_grid(args: argparse.Namespace, level: int) -> int:
+    console.import_tensorflow(level)
     from srgan import files
     from srgan.data.degradation import sample_grid
     from srgan.data.transforms import prepare_hr
@@ -350,5 +404,5 @@ def degradation_grid_main(argv: Optional[Sequence[str]] = None) -> int:
         files.atomic_save_png(args.output, sample_grid(hr, args.scale, args.seed))
     except (ValueError, OSError) as e:
         return _fail(str(e))
-    print(f"wrote {args.output}")
+    log.info(f"wrote {args.output}")
     return 0

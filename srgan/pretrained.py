@@ -19,12 +19,15 @@ Where they are found (:func:`weights_dirs`), the first folder holding the file w
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Callable, Optional
 
 from srgan.config import GENERATOR_FIELDS, Config
 from srgan.models.weights import GENERATOR_WEIGHTS, generator_json, read_card
+
+logger = logging.getLogger(__name__)
 
 ENV = "SRGAN_WEIGHTS"
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent / "weights"
@@ -91,7 +94,7 @@ def _generator_arch(model_cfg) -> dict:
     return {k: getattr(model_cfg, k) for k in GENERATOR_FIELDS}
 
 
-def init_weights_path(cfg: Config, log: Callable[[str], None] = print) -> Optional[Path]:
+def init_weights_path(cfg: Config, log: Callable[[str], None] = logger.info) -> Optional[Path]:
     """The generator weights a fresh run starts from (``--init-from``), or None.
 
     Unset: the shipped SRResNet when the run has no pre-training phase (so ``train.py

@@ -99,7 +99,7 @@ def _run_workers(flags, tmp_path, epochs):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         procs.append(subprocess.Popen(
             [sys.executable, str(ROOT / "train.py"), *flags, "--strategy", "multiworker",
-             "--epochs", str(epochs), "--steps-per-epoch", "2", "--no-val", "--quiet",
+             "--epochs", str(epochs), "--steps-per-epoch", "2", "--no-val",
              "--sample-every", "1000"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
             env={**_env(), "TF_CONFIG": json.dumps(tf_config)}))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 from srgan.faces import align
@@ -10,6 +11,8 @@ from srgan.faces.restore import FaceRestorer
 from srgan.inference.backends import make_runner
 from srgan.inference.upscale import upscale_stack
 from srgan.options import FaceOptions
+
+logger = logging.getLogger(__name__)
 
 
 def load_restorer(options: FaceOptions, backend: str = "keras") -> Optional[FaceRestorer]:
@@ -31,6 +34,6 @@ def load_restorer(options: FaceOptions, backend: str = "keras") -> Optional[Face
     scale = generator.scale
     size = (generator.hr_size or align.TEMPLATE_SIZE * scale) // scale
     runner = make_runner(generator, backend, window=size)
-    print(f"faces: {generator.path} on {size} px aligned crops")
+    logger.info(f"faces: {generator.path} on {size} px aligned crops")
     return FaceRestorer(lambda crops: upscale_stack(runner, crops, scale), scale, size,
                         options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Callable, Optional
@@ -29,6 +30,8 @@ from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
 from srgan.training.gan import SRGAN
 from srgan.training.ema import GeneratorAverage
 from srgan.training.schedules import PhaseSchedule, set_schedules
+
+logger = logging.getLogger(__name__)
 
 
 def _read_run_config(config_path: Path) -> dict:
@@ -71,7 +74,7 @@ def _check_same_model(cfg: Config, config_path: Path) -> None:
                          f"({changes}); use another --checkpoint-dir")
 
 
-def build_run(cfg: Config, log: Callable[[str], None] = print):
+def build_run(cfg: Config, log: Callable[[str], None] = logger.info):
     """Build networks, optimizers and state for ``cfg``; restore the newest checkpoint,
     or on a fresh run load ``--init-from`` weights.
 
@@ -145,7 +148,7 @@ def _fits(done: int, total: int, steps: int, partial: int) -> list[tuple[int, in
     return [(done, done + 1, max(1, steps - partial))] + rest
 
 
-def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SRGAN:
+def train(cfg: Config, log: Callable[[str], None] = logger.info, verbose="auto") -> SRGAN:
     """Run (or resume) training as configured. Returns the trained :class:`SRGAN`."""
     # First: a multi-worker strategy must exist before other TensorFlow work. A non-chief
     # worker gets a config that writes to a temporary folder (srgan.training.distribute).
@@ -156,8 +159,9 @@ def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SR
     if t.deterministic:
         tf.config.experimental.enable_op_determinism()
         if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
-            log("warning: --deterministic with oneDNN on: reruns may differ in the last bits "
-                "(set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow starts; train.py does)")
+            logger.warning("--deterministic with oneDNN on: reruns may differ in the last "
+                           "bits (set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow starts; "
+                           "train.py does)")
     results_dir = files.check_writable_dir(Path(t.results_dir))
     logdir = files.check_writable_dir(Path(t.logdir))
     # The built-in sample faces stand in for the default data/ only, never for a
