@@ -26,7 +26,7 @@ from srgan.models.discriminator import build_discriminator
 from srgan.models.generators import build_generator, copy_weights
 from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS, export_generator,
                                   load_generator)
-from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
+from srgan.training import (callbacks, checkpoint, distribute, losses, progress, stopping,
                             validation)
 from srgan.training.gan import SRGAN
 from srgan.training.ema import GeneratorAverage
@@ -212,6 +212,10 @@ class Trainer:
         groups = [pipeline.find_images(folder, default, self.log) for folder in d.data_dirs]
         paths, val_paths = validation.split_paths(groups[0], cfg, self.log)
         self.paths = paths + [p for group in groups[1:] for p in group]
+        samples = pipeline.sample_face_paths()
+        self.hint = None if not self.paths or any(p not in samples for p in self.paths) else (
+            f"data: only the {len(self.paths)} built-in sample faces; for a first look that "
+            f"takes minutes, not hours: {progress.QUICK_COMMAND} (real faces: data/README.md)")
         with strategy.scope():
             self.model, self.state, self.perceptual, self.average = build_run(cfg, self.log)
         self.guard = pipeline.DecodeGuard(len(self.paths), d.max_pixels, d.max_bad_fraction)
@@ -263,7 +267,21 @@ class Trainer:
                 *([self.validator] if self.validator else []),
                 stopping.NonFiniteGuard(self.state, phase.name),
                 callbacks.CheckpointCallback(self.state, phase.done, self.export, self.log,
-                                             self.position, stop, t.save_every)]
+                                             self.position, stop, t.save_every),
+                self.clock(phase)]
+
+    def clock(self, phase: Phase) -> progress.ProgressCallback:
+        """``phase``'s :class:`~srgan.training.progress.ProgressCallback`: the steps left
+        in it and in the phases after it; the first one also suggests the quick command
+        when the data is only the sample faces."""
+        done = int(phase.done.numpy())
+        left = (phase.total - done) * self.steps - int(self.state.epoch_step.numpy())
+        later = self.phases[next(i for i, p in enumerate(self.phases) if p is phase) + 1:]
+        hint, self.hint = self.hint, None  # with the first plan only
+        return progress.ProgressCallback(
+            phase.name, (done + 1, phase.total), left, self.steps,
+            [(p.name, (p.total - int(p.done.numpy())) * self.steps) for p in later],
+            self.writer, lambda: self.state.step, hint)
 
     def run_phase(self, phase: Phase, stop: stopping.GracefulStop) -> None:
         """Train ``phase``'s missing epochs (and the rest of an unfinished one): its
