@@ -25,25 +25,15 @@ import typing
 from pathlib import Path
 from typing import Optional, Sequence
 
-from srgan import console
-from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
+from srgan import console, recipes
+from srgan.config import (SECTIONS, Config, config_from_fields, field_type, flag_name,
+                          option_strings)
 from srgan.faces.detect import DetectionError
 from srgan.options import (EvaluateOptions, ExportOptions, FaceOptions, PredictOptions,
                            ZSSRConfig)
 from srgan.web.options import WebOptions
 
 log = logging.getLogger(__name__)
-
-
-def _field_type(hint) -> tuple[type, bool]:
-    """A field's type hint -> (argparse type, takes several values). ``Optional[X]`` is X,
-    ``tuple[X, ...]`` is several X."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) is tuple:
-        return args[0], True
-    if args:  # Optional[X]
-        return args[0], False
-    return hint, False
 
 
 def _add_dataclass_flags(parser, cls) -> None:
@@ -57,8 +47,8 @@ def _add_dataclass_flags(parser, cls) -> None:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         meta = f.metadata
-        flags = meta.get("flags") or ("--" + f.name.replace("_", "-"),)
-        kind, several = _field_type(hints[f.name])
+        flags = option_strings(f)
+        kind, several = field_type(hints[f.name])
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
         note = "" if required or f.default in (None, ()) else f" (default: {shown})"
@@ -73,11 +63,15 @@ def _add_dataclass_flags(parser, cls) -> None:
                             metavar=None if choices else f.name.upper(), help=text)
 
 
+def _given(cls, args: argparse.Namespace) -> dict:
+    """``{field: value}`` of the flags of ``cls``'s fields that were given."""
+    return {f.name: tuple(v) if isinstance(v, list) else v for f in dataclasses.fields(cls)
+            if (v := getattr(args, f.name)) is not None}
+
+
 def _from_args(cls, args: argparse.Namespace):
     """``cls`` built from the parsed flags of its fields; unset flags keep its defaults."""
-    given = {f.name: tuple(v) if isinstance(v, list) else v for f in dataclasses.fields(cls)
-             if (v := getattr(args, f.name)) is not None}
-    return cls(**given)
+    return cls(**_given(cls, args))
 
 
 class _DeprecatedAlias(argparse.Action):
@@ -116,17 +110,56 @@ def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="train.py", description="Train an SRGAN (SRResNet generator, VGG perceptual "
         "loss, adversarial loss) on a folder of faces; resumes automatically.")
-    for cls in (DataConfig, ModelConfig, LossConfig, TrainConfig):
-        _add_dataclass_flags(p.add_argument_group(cls.__name__[:-len("Config")].lower()), cls)
+    p.add_argument("--config", default=None, metavar="RECIPE", help="a recipe file (a "
+                   ".toml of recipes/, or a shipped recipe's name such as srgan_x4_faces): "
+                   "its stages' settings, which the flags given here override")
+    p.add_argument("--stage", type=int, default=None, help="run stage N of --config only "
+                   "(default: every stage in turn; a stage that is done is skipped)")
+    for section, cls in SECTIONS.items():
+        _add_dataclass_flags(p.add_argument_group(section), cls)
     _add_verbosity_flags(p, "one line per epoch instead of a progress bar, the time "
                          "left, warnings and errors")
     return p
 
 
+def _given_settings(args: argparse.Namespace) -> dict:
+    """The :class:`Config` fields whose flags were given."""
+    return {k: v for cls in SECTIONS.values() for k, v in _given(cls, args).items()}
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """Build the frozen Config from parsed flags; unset flags keep dataclass defaults."""
-    return Config(data=_from_args(DataConfig, args), model=_from_args(ModelConfig, args),
-                  loss=_from_args(LossConfig, args), train=_from_args(TrainConfig, args))
+    return config_from_fields(_given_settings(args))
+
+
+# Settings that belong to one run: with --config, given only with --stage.
+ONE_RUN = ("checkpoint_dir", "logdir", "results_dir", "init_from")
+
+
+def runs_from_args(args: argparse.Namespace) -> list[tuple[Config, Optional[recipes.Stage]]]:
+    """The runs train.py makes: ``[(config, None)]`` from flags alone, or one
+    ``(config, stage)`` per stage of ``--config`` (``--stage`` picks one), the flags given
+    overriding the recipe. Every config is built before any training, so a placeholder
+    left in stage 3 is found before stage 1 trains.
+
+    Raises:
+        FileNotFoundError, ValueError: one line naming the recipe, stage or flag.
+    """
+    given = _given_settings(args)
+    if args.config is None:
+        if args.stage is not None:
+            raise ValueError("--stage picks a stage of a recipe: give --config too")
+        return [(config_from_fields(given), None)]
+    stages = recipes.load(args.config)
+    if args.stage is not None:
+        if not 1 <= args.stage <= len(stages):
+            raise ValueError(f"{stages[0].file}: --stage {args.stage}, but the recipe has "
+                             f"stages 1 to {len(stages)}")
+        stages = [stages[args.stage - 1]]
+    elif len(stages) > 1 and (one := [k for k in ONE_RUN if k in given]):
+        raise ValueError(f"{flag_name(one[0])} names one run's folder or start: with a "
+                         f"recipe of {len(stages)} stages, give --stage N with it")
+    return [(stage.config(given), stage) for stage in stages]
 
 
 def _fail(message: str) -> int:
@@ -153,10 +186,10 @@ def train_main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _train(args: argparse.Namespace, level: int) -> int:
     try:
-        cfg = config_from_args(args)
-    except ValueError as e:
+        runs = runs_from_args(args)
+    except (FileNotFoundError, ValueError) as e:
         return _fail(str(e))
-    if cfg.train.deterministic:
+    if any(cfg.train.deterministic for cfg, _ in runs):
         # oneDNN's CPU kernels are outside TensorFlow's op determinism (reruns differ in
         # the last bits); TensorFlow reads this once, when it starts, just below.
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -169,7 +202,10 @@ def _train(args: argparse.Namespace, level: int) -> int:
     # A progress bar on a terminal; one line per epoch in a log file, or with --quiet.
     verbose = 2 if args.quiet or not sys.stdout.isatty() else 1
     try:
-        train(cfg, verbose=verbose)
+        for cfg, stage in runs:
+            if stage is not None:
+                log.info(f"recipe {stage.where()}: {stage.about}")
+            train(cfg, verbose=verbose, origin=stage.card() if stage else None)
     except (BackboneUnavailable, ImageError, FileNotFoundError, ValueError, OSError,
             NonFiniteLoss) as e:
         return _fail(str(e))

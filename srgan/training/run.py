@@ -14,7 +14,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import keras
 import tensorflow as tf
@@ -167,11 +167,13 @@ class Trainer:
         cfg: the run's configuration.
         log: the run's status lines (default: this module's logger).
         verbose: ``model.fit``'s: ``"auto"`` a progress bar, 2 one line per epoch, 0 none.
+        origin: what the exported cards record of where ``cfg`` came from (a recipe's
+            file and stage, :meth:`srgan.recipes.Stage.card`).
     """
 
     def __init__(self, cfg: Config, log: Callable[[str], None] = logger.info,
-                 verbose="auto"):
-        self.cfg, self.log, self.verbose = cfg, log, verbose
+                 verbose="auto", origin: Optional[dict] = None):
+        self.cfg, self.log, self.verbose, self.origin = cfg, log, verbose, origin or {}
 
     def run(self) -> SRGAN:
         """Build, run the phases that are not done yet, say what was done; returns the
@@ -246,7 +248,7 @@ class Trainer:
                              "hardware": self.hardware, "data": list(d.data_dirs),
                              "crop": d.crop, "batch_size": d.batch_size,
                              "pixel_loss": t.pixel_loss, "ema_decay": t.ema_decay,
-                             "init_from": t.init_from}}
+                             "init_from": t.init_from, **self.origin}}
         export_generator(self.model.inference_generator, self.cfg.model,
                          self.state.dir / name, {**card, **extra})
 
@@ -308,7 +310,8 @@ class Trainer:
                 raise
 
 
-def train(cfg: Config, log: Callable[[str], None] = logger.info, verbose="auto") -> SRGAN:
+def train(cfg: Config, log: Callable[[str], None] = logger.info, verbose="auto",
+          origin: Optional[dict] = None) -> SRGAN:
     """Run (or resume) training as configured (:class:`Trainer`). Returns the trained
     :class:`SRGAN`."""
-    return Trainer(cfg, log, verbose).run()
+    return Trainer(cfg, log, verbose, origin).run()
