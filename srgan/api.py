@@ -6,7 +6,9 @@
     sr = srgan.upscale(image, model=generator)  # uint8 (H, W, 3) -> (4H, 4W, 3)
 
 Names are those of ``--model`` (:mod:`srgan.pretrained`, where the shipped weights are
-looked for). ``import srgan`` stays cheap: TensorFlow is imported by the first call.
+looked for). ``import srgan`` stays cheap: TensorFlow is imported by the first call, with
+its C++ start-up lines kept off the terminal as the commands keep them
+(:func:`srgan.console.import_tensorflow`; nothing changes if it is imported already).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Optional, Union
 
+from srgan import console
 from srgan.options import PredictOptions
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ def load(name: Union[str, os.PathLike] = "srgan") -> "Generator":
             weights file (named).
         FileNotFoundError: shipped weights that cannot be found, or a missing card.
     """
+    console.import_tensorflow()
     from srgan import pretrained
     from srgan.models.weights import load_generator
 
@@ -79,6 +83,7 @@ def upscale(image: "np.ndarray", model: Union[str, os.PathLike, "Generator"] = "
     Raises:
         ValueError: a bad image (dtype, shape) or option, named.
     """
+    console.import_tensorflow()
     from srgan.inference.backends import make_runner
     from srgan.inference.upscale import upscale as upscale_image
     from srgan.inference.upscale import upscale_kwargs
