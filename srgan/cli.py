@@ -113,8 +113,9 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, metavar="RECIPE", help="a recipe file (a "
                    ".toml of recipes/, or a shipped recipe's name such as srgan_x4_faces): "
                    "its stages' settings, which the flags given here override")
-    p.add_argument("--stage", type=int, default=None, help="run stage N of --config only "
-                   "(default: every stage in turn; a stage that is done is skipped)")
+    p.add_argument("--stage", type=int, default=None, metavar="N", help="run stage N of "
+                   "--config only (default: every stage in turn; a stage that is done is "
+                   "skipped)")
     for section, cls in SECTIONS.items():
         _add_dataclass_flags(p.add_argument_group(section), cls)
     _add_verbosity_flags(p, "one line per epoch instead of a progress bar, the time "
