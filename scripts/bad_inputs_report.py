@@ -1,8 +1,8 @@
 """Run train-data loading and predict on every bad-input fixture kind; print what happened.
 
-    python scripts/bad_inputs_report.py [--workdir DIR]
+    python -m scripts.bad_inputs_report [--workdir DIR]
 
-Fixtures come from tests/bad_images.py (``make_bad_images``). For each kind:
+Fixtures come from scripts/bad_images.py (``make_bad_images``). For each kind:
 
 * train: the file goes through the training pipeline (``pipeline.make_dataset``, one file,
   batch 1, default HR size and ``--max-pixels``): ``used`` with the decoded size, or
@@ -28,13 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
 
-from bad_images import DIR_KINDS, EXPECTED, make_bad_images  # noqa: E402
+from scripts.bad_images import DIR_KINDS, EXPECTED, make_bad_images  # noqa: E402
+from srgan import console  # noqa: E402
 from srgan.config import DataConfig, ModelConfig  # noqa: E402
 from srgan.data import pipeline  # noqa: E402
 from srgan.files import list_images, read_image  # noqa: E402
@@ -156,7 +155,8 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", type=Path, default=None)
     args = p.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bad-inputs-"))
-    rows, folder, problems = report(work)
+    with console.to_terminal():  # srgan's lines, where predict.py and train.py show them
+        rows, folder, problems = report(work)
     print(f"| kind | train-data loading | predict | s |\n|---|---|---|---|")
     for kind, train, pred, seconds in rows:
         train, pred = (s.replace(str(work), "…") for s in (train, pred))

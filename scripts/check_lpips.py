@@ -1,6 +1,6 @@
 """Checks srgan.evaluation.metrics.LPIPS against the published LPIPS (VGG, v0.1) example.
 
-Usage: python scripts/check_lpips.py [DIR]
+Usage, from the repository root: python -m scripts.check_lpips [DIR]
 
 DIR holds ex_ref.png, ex_p0.png and ex_p1.png from richzhang/PerceptualSimilarity ``imgs/``
 (default: ``tests/data/lpips``, where tests/test_metrics.py checks the same values). The
@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # so that `python scripts/check_lpips.py` finds srgan
+from srgan.evaluation.metrics import LPIPS
 
-from srgan.evaluation.metrics import LPIPS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 EXPECTED = {"ex_p0.png": 0.569, "ex_p1.png": 0.422}
 TOLERANCE = 0.002

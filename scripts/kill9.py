@@ -1,8 +1,8 @@
 """Kill -9 a tiny training run at random moments and check that nothing is lost.
 
-    python scripts/kill9.py [--kills 20] [--seed 0] [--workdir DIR]
+    python -m scripts.kill9 [--kills 20] [--seed 0] [--workdir DIR]
 
-Each round starts ``train.py`` (tiny model from tests/conftest.py, ``--deterministic``,
+Each round starts ``train.py`` (the tests' tiny model, scripts/synthetic.py, ``--deterministic``,
 2 pre-training then GAN epochs of 2 steps, so one save every 2 steps) on synthetic faces
 and SIGKILLs it: a third of the rounds inside a checkpoint save, which the test hook
 ``$SRGAN_TEST_SLOW_SAVE`` stretches (paused after ``ckpt-N`` is written, before the index
@@ -36,11 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from scripts.synthetic import TINY_FLAGS, smooth_face
 
-from conftest import TINY_FLAGS, smooth_face  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SAVE_PAUSE_S = 1.0
 SAVES_EVERY = 2  # steps: one save per epoch of 2 steps
@@ -61,7 +59,7 @@ def train_cmd(run: Path, faces: Path, epochs: int) -> list[str]:
     return [sys.executable, str(ROOT / "train.py"), *TINY_FLAGS, "--data", str(faces),
             "--checkpoint-dir", str(run / "ckpt"), "--logdir", str(run / "logs"),
             "--results-dir", str(run / "results"), "--steps-per-epoch", "2",
-            "--pretrain-epochs", "2", "--epochs", str(epochs), "--deterministic", "--quiet",
+            "--pretrain-epochs", "2", "--epochs", str(epochs), "--deterministic",
             "--no-val"]
 
 

@@ -1,7 +1,7 @@
 """Draws the README's pictures from the shipped models and the training runs' logs.
 
 Usage:
-    python scripts/make_readme_figures.py [--curves LABEL:RUN_DIR:OFFSET ...] [--out docs]
+    python -m scripts.make_readme_figures [--curves LABEL:RUN_DIR:OFFSET ...] [--out docs]
 
 * ``sample_faces.png``: the two built-in sample faces (public-domain portraits shipped by
   matplotlib and scikit-image, in no training data), LR | bicubic | SRResNet | SRGAN |
@@ -22,14 +22,13 @@ from PIL import Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # so that `python scripts/make_readme_figures.py` finds srgan
+from srgan import files, pretrained
+from srgan.data import pipeline, transforms
+from srgan.evaluation import figures, metrics
+from srgan.inference.upscale import interpolate, upscale
+from srgan.models.weights import load_generator
 
-from srgan import files, pretrained  # noqa: E402
-from srgan.data import pipeline, transforms  # noqa: E402
-from srgan.evaluation import figures, metrics  # noqa: E402
-from srgan.inference.upscale import interpolate, upscale  # noqa: E402
-from srgan.models.weights import load_generator  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def sample_faces(out: Path) -> None:

@@ -1,6 +1,6 @@
 """Measures VGG16 block5_conv3 feature magnitudes, to scale the vgg16-offline content loss.
 
-Usage: python scripts/measure_feature_scale.py FACES_DIR [--count 32] [--size 256]
+Usage, from the repository root: python -m scripts.measure_feature_scale FACES_DIR [--count 32] [--size 256]
 
 The SRGAN content loss is the MSE of VGG19 block5_conv4 features of caffe inputs ([0, 255]
 minus the mean, BGR), scaled by 1/12.75. The offline backbone is the torchvision VGG16 with
@@ -22,10 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # so that `python scripts/measure_feature_scale.py` finds srgan
-
-from srgan.models.vgg import TORCH_STD, build_vgg16, torch_preprocess  # noqa: E402
+from srgan.models.vgg import TORCH_STD, build_vgg16, torch_preprocess
 
 SUFFIXES = (".jpg", ".jpeg", ".png")
 

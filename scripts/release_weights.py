@@ -1,14 +1,15 @@
 """Copies a trained generator into ``weights/`` with its model card.
 
 Usage:
-    python scripts/release_weights.py RUN_DIR NAME [--which best|latest]
-        [--command "python train.py ..."] [--eval results/eval/results.json ...]
-        [--data-note TEXT] [--licence TEXT]
+    python -m scripts.release_weights RUN_DIR NAME [--which best|latest]
+        [--recipe FILE --stage N] [--command "python train.py ..."]
+        [--eval results/eval/results.json ...] [--data-note TEXT] [--licence TEXT]
 
 RUN_DIR is a training run's checkpoint folder (``generator*.weights.h5`` and cards);
 NAME is the shipped name, e.g. ``srresnet_x4_faces``. The card keeps what the run wrote
-(architecture, training step, hours, hardware, data folders, validation scores) and adds
-the command, the data and its licence, and the summaries of ``evaluate.py`` runs
+(architecture, training step, hours, hardware, data folders, validation scores, and the
+recipe file and stage when ``train.py --config`` made it) and adds the command, the data
+and its licence, and the summaries of ``evaluate.py`` runs
 (``results.json``). The weights are re-saved through the same export as training, so the
 file is the plain-Keras format (card format 2). Files are written atomically.
 """
@@ -18,13 +19,10 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # so that `python scripts/release_weights.py` finds srgan
-
-from srgan import files  # noqa: E402
-from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,  # noqa: E402
+from srgan import files
+from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,
                                   export_generator, generator_json, load_generator)
-from srgan.pretrained import WEIGHTS_DIR  # noqa: E402
+from srgan.pretrained import CLONE_WEIGHTS
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -33,8 +31,9 @@ def _names_only(training: dict) -> None:
     """Data folders and the starting weights by name: a card must not carry this machine's
     paths."""
     training["data"] = [Path(d).name for d in training.get("data", [])]
-    if training.get("init_from"):
-        training["init_from"] = Path(str(training["init_from"])).name
+    for key in ("init_from", "recipe"):
+        if training.get(key):
+            training[key] = Path(str(training[key])).name
 
 
 def main(argv=None) -> int:
@@ -42,14 +41,18 @@ def main(argv=None) -> int:
     p.add_argument("run_dir")
     p.add_argument("name")
     p.add_argument("--which", choices=("best", "latest"), default="best")
-    p.add_argument("--command", default=None, help="the train.py command(s) that made it")
+    p.add_argument("--recipe", default=None, help="the recipe file that made it, when the "
+                   "run's card does not say (train.py --config records it)")
+    p.add_argument("--stage", type=int, default=None, help="the recipe's stage that made it")
+    p.add_argument("--command", default=None, help="the train.py command(s) that made it "
+                   "(default with a recipe: train.py --config RECIPE --stage N)")
     p.add_argument("--eval", nargs="*", default=[], help="evaluate.py results.json files")
     p.add_argument("--earlier", nargs="*", default=[],
                    help="model cards (.json) of the earlier stages this run started from, "
                    "oldest first: their training and validation go into the card's history")
     p.add_argument("--data-note", default=None, help="what the training data was")
     p.add_argument("--licence", default=None, help="the terms the weights carry")
-    p.add_argument("--out-dir", default=str(WEIGHTS_DIR))
+    p.add_argument("--out-dir", default=str(CLONE_WEIGHTS))
     args = p.parse_args(argv)
 
     weights = Path(args.run_dir) / (GENERATOR_BEST_WEIGHTS if args.which == "best"
@@ -62,9 +65,16 @@ def main(argv=None) -> int:
              f"({card['hr_size'] // card['model']['scale']}x{card['hr_size'] // card['model']['scale']}"
              f" -> {card['hr_size']}x{card['hr_size']}; any input size)", **extra}
     training = extra.setdefault("training", {})
+    if args.recipe:
+        training["recipe"] = args.recipe
+    if args.stage is not None:
+        training["recipe_stage"] = args.stage
     _names_only(training)
     if args.command:
         training["command"] = args.command
+    elif training.get("recipe"):
+        training["command"] = (f"python train.py --config recipes/{training['recipe']} "
+                               f"--stage {training.get('recipe_stage', 1)}")
     history = []
     for path in args.earlier:
         earlier = json.loads(Path(path).read_text())

@@ -10,35 +10,30 @@ and a command imports it only after its flags are parsed, so ``--help`` answers 
 
 Expected failures (bad data, missing weights or checkpoints, unwritable folders) print one
 line ``error: ...`` and exit 2 (a NaN loss too); training stopped by Ctrl-C or SIGTERM
-saves first, then exits 130 or 143.
+saves first, then exits 130 or 143. Every command takes ``-q/--quiet`` and
+``-v/--verbose``; what it prints goes through :mod:`logging` (:mod:`srgan.console`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
 import typing
 from pathlib import Path
 from typing import Optional, Sequence
 
-from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
+from srgan import console, recipes
+from srgan.config import (SECTIONS, Config, config_from_fields, field_type, flag_name,
+                          option_strings)
 from srgan.faces.detect import DetectionError
 from srgan.options import (EvaluateOptions, ExportOptions, FaceOptions, PredictOptions,
                            ZSSRConfig)
 from srgan.web.options import WebOptions
 
-
-def _field_type(hint) -> tuple[type, bool]:
-    """A field's type hint -> (argparse type, takes several values). ``Optional[X]`` is X,
-    ``tuple[X, ...]`` is several X."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) is tuple:
-        return args[0], True
-    if args:  # Optional[X]
-        return args[0], False
-    return hint, False
+log = logging.getLogger(__name__)
 
 
 def _add_dataclass_flags(parser, cls) -> None:
@@ -52,8 +47,8 @@ def _add_dataclass_flags(parser, cls) -> None:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         meta = f.metadata
-        flags = meta.get("flags") or ("--" + f.name.replace("_", "-"),)
-        kind, several = _field_type(hints[f.name])
+        flags = option_strings(f)
+        kind, several = field_type(hints[f.name])
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
         note = "" if required or f.default in (None, ()) else f" (default: {shown})"
@@ -68,11 +63,15 @@ def _add_dataclass_flags(parser, cls) -> None:
                             metavar=None if choices else f.name.upper(), help=text)
 
 
+def _given(cls, args: argparse.Namespace) -> dict:
+    """``{field: value}`` of the flags of ``cls``'s fields that were given."""
+    return {f.name: tuple(v) if isinstance(v, list) else v for f in dataclasses.fields(cls)
+            if (v := getattr(args, f.name)) is not None}
+
+
 def _from_args(cls, args: argparse.Namespace):
     """``cls`` built from the parsed flags of its fields; unset flags keep its defaults."""
-    given = {f.name: tuple(v) if isinstance(v, list) else v for f in dataclasses.fields(cls)
-             if (v := getattr(args, f.name)) is not None}
-    return cls(**given)
+    return cls(**_given(cls, args))
 
 
 class _DeprecatedAlias(argparse.Action):
@@ -96,54 +95,126 @@ def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, use: str, de
                         **kwargs)
 
 
+def _add_verbosity_flags(p: argparse.ArgumentParser, quiet: str) -> None:
+    """``-q/--quiet`` (``quiet`` says what is left) or ``-v/--verbose``."""
+    either = p.add_mutually_exclusive_group()
+    either.add_argument("-q", "--quiet", action="store_true", help=quiet)
+    either.add_argument("-v", "--verbose", action="store_true", help="also debug lines and "
+                        "TensorFlow's own start-up lines")
+
+
+QUIET_HELP = "only warnings and errors"
+
+
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="train.py", description="Train an SRGAN (SRResNet generator, VGG perceptual "
         "loss, adversarial loss) on a folder of faces; resumes automatically.")
-    for cls in (DataConfig, ModelConfig, LossConfig, TrainConfig):
-        _add_dataclass_flags(p.add_argument_group(cls.__name__[:-len("Config")].lower()), cls)
-    p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
+    p.add_argument("--config", default=None, metavar="RECIPE", help="a recipe file (a "
+                   ".toml of recipes/, or a shipped recipe's name such as srgan_x4_faces): "
+                   "its stages' settings, which the flags given here override")
+    p.add_argument("--stage", type=int, default=None, metavar="N", help="run stage N of "
+                   "--config only (default: every stage in turn; a stage that is done is "
+                   "skipped)")
+    for section, cls in SECTIONS.items():
+        _add_dataclass_flags(p.add_argument_group(section), cls)
+    _add_verbosity_flags(p, "one line per epoch instead of a progress bar, the time "
+                         "left, warnings and errors")
     return p
+
+
+def _given_settings(args: argparse.Namespace) -> dict:
+    """The :class:`Config` fields whose flags were given."""
+    return {k: v for cls in SECTIONS.values() for k, v in _given(cls, args).items()}
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Build the frozen Config from parsed flags; unset flags keep dataclass defaults."""
-    return Config(data=_from_args(DataConfig, args), model=_from_args(ModelConfig, args),
-                  loss=_from_args(LossConfig, args), train=_from_args(TrainConfig, args))
+    return config_from_fields(_given_settings(args))
+
+
+# Settings that belong to one run: with --config, given only with --stage.
+ONE_RUN = ("checkpoint_dir", "logdir", "results_dir", "init_from")
+
+
+def runs_from_args(args: argparse.Namespace) -> list[tuple[Config, Optional[recipes.Stage]]]:
+    """The runs train.py makes: ``[(config, None)]`` from flags alone, or one
+    ``(config, stage)`` per stage of ``--config`` (``--stage`` picks one), the flags given
+    overriding the recipe. Every config is built before any training, so a placeholder
+    left in stage 3 is found before stage 1 trains.
+
+    Raises:
+        FileNotFoundError, ValueError: one line naming the recipe, stage or flag.
+    """
+    given = _given_settings(args)
+    if args.config is None:
+        if args.stage is not None:
+            raise ValueError("--stage picks a stage of a recipe: give --config too")
+        return [(config_from_fields(given), None)]
+    stages = recipes.load(args.config)
+    if args.stage is not None:
+        if not 1 <= args.stage <= len(stages):
+            raise ValueError(f"{stages[0].file}: --stage {args.stage}, but the recipe has "
+                             f"stages 1 to {len(stages)}")
+        stages = [stages[args.stage - 1]]
+    elif len(stages) > 1 and (one := [k for k in ONE_RUN if k in given]):
+        raise ValueError(f"{flag_name(one[0])} names one run's folder or start: with a "
+                         f"recipe of {len(stages)} stages, give --stage N with it")
+    return [(stage.config(given), stage) for stage in stages]
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    """Print ``error: message`` (one line, on stderr) and return exit status 2."""
+    log.error(message)
     return 2
+
+
+def _command(main):
+    """``run(args)``: ``main(args, level)`` with what it logs shown on the terminal at the
+    level ``--quiet``/``--verbose`` ask for."""
+    def run(args: argparse.Namespace) -> int:
+        level = console.verbosity(args.quiet, args.verbose)
+        with console.to_terminal(level):
+            return main(args, level)
+
+    return run
 
 
 def train_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``train.py``."""
-    args = train_parser().parse_args(argv)
+    return _command(_train)(train_parser().parse_args(argv))
+
+
+def _train(args: argparse.Namespace, level: int) -> int:
     try:
-        cfg = config_from_args(args)
-    except ValueError as e:
+        runs = runs_from_args(args)
+    except (FileNotFoundError, ValueError) as e:
         return _fail(str(e))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if cfg.train.deterministic:
+    if any(cfg.train.deterministic for cfg, _ in runs):
         # oneDNN's CPU kernels are outside TensorFlow's op determinism (reruns differ in
         # the last bits); TensorFlow reads this once, when it starts, just below.
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    console.import_tensorflow(level)
     from srgan.files import ImageError
     from srgan.models.vgg import BackboneUnavailable
     from srgan.training.run import train
     from srgan.training.stopping import NonFiniteLoss, Stopped
 
+    # A progress bar on a terminal; one line per epoch in a log file, or with --quiet.
+    verbose = 2 if args.quiet or not sys.stdout.isatty() else 1
     try:
-        train(cfg, verbose=2 if args.quiet else "auto")
+        for cfg, stage in runs:
+            if stage is not None:
+                log.info(f"recipe {stage.where()}: {stage.about}")
+            train(cfg, verbose=verbose, origin=stage.card() if stage else None)
     except (BackboneUnavailable, ImageError, FileNotFoundError, ValueError, OSError,
             NonFiniteLoss) as e:
         return _fail(str(e))
     except Stopped as e:
-        print(e, file=sys.stderr)
+        log.warning(str(e), extra={"prefix": ""})
         return e.code
     except KeyboardInterrupt:
-        print("interrupted; the last checkpoint is kept", file=sys.stderr)
+        log.warning("interrupted; the last checkpoint is kept", extra={"prefix": ""})
         return 130
     return 0
 
@@ -152,9 +223,10 @@ def _add_model_flag(p: argparse.ArgumentParser, methods: bool = True) -> None:
     """``--model`` (alias ``--weights``), shared by predict.py, evaluate.py and export.py;
     with ``methods``, also ``--method`` and ZSSR's flags."""
     p.add_argument("--model", "--weights", dest="model", default=None,
-                   help="srresnet, srgan, srcnn or blind (the shipped face models; blind: "
-                   "trained on Real-ESRGAN-degraded faces), or a "
-                   ".weights.h5 file with its .json card beside it (default: "
+                   help="srresnet, srgan, srcnn or blind (the shipped face models, or their "
+                   "full names such as srgan_x4_faces; blind: trained on "
+                   "Real-ESRGAN-degraded faces), or a .weights.h5 file with its .json card "
+                   "beside it (default: "
                    "checkpoints/generator.weights.h5 if a training run left one, else srgan)")
     if not methods:
         return
@@ -173,6 +245,7 @@ def predict_parser() -> argparse.ArgumentParser:
     _add_model_flag(p)
     _add_dataclass_flags(p, PredictOptions)
     _add_dataclass_flags(p.add_argument_group("faces in photos"), FaceOptions)
+    _add_verbosity_flags(p, QUIET_HELP + " (progress bars stay on a terminal)")
     return p
 
 
@@ -205,7 +278,7 @@ def _load_model(args: argparse.Namespace):
             raise ValueError("--method zssr trains on each whole image: it takes no --model "
                              "and no --tile")
         cfg = _from_args(ZSSRConfig, args)
-        print(f"method: ZSSR x{cfg.scale}, at most {cfg.steps} steps per x2 stage")
+        log.info(f"method: ZSSR x{cfg.scale}, at most {cfg.steps} steps per x2 stage")
         return zssr_generator(cfg, _progress_bar())
     if args.scale is not None:
         raise ValueError("--scale is ZSSR's (--method zssr); a model's scale is its card's")
@@ -221,14 +294,17 @@ def _load_generator(model: Optional[str]):
     generator = load_generator(path)
     trained = generator.card.get("training", {})
     facts = ", ".join(f"{k} {trained[k]}" for k in ("phase", "step") if k in trained)
-    print(f"model: {path}" + (f" ({facts})" if facts else ""))
+    log.info(f"model: {path}" + (f" ({facts})" if facts else ""))
     return generator
 
 
 def predict_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``predict.py``; exits 1 if any input failed, 2 on a usage error."""
-    args = predict_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return _command(_predict)(predict_parser().parse_args(argv))
+
+
+def _predict(args: argparse.Namespace, level: int) -> int:
+    console.import_tensorflow(level)
     from srgan.inference import predict
 
     try:
@@ -258,13 +334,17 @@ def evaluate_parser() -> argparse.ArgumentParser:
     _add_model_flag(p)
     _add_dataclass_flags(p, EvaluateOptions)
     add_deprecated_alias(p, "--out", "-o/--output", dest="output")
+    _add_verbosity_flags(p, QUIET_HELP + " (the results are in the files written)")
     return p
 
 
 def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``evaluate.py``; exits 1 if any image failed, 2 on a usage error."""
-    args = evaluate_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return _command(_evaluate)(evaluate_parser().parse_args(argv))
+
+
+def _evaluate(args: argparse.Namespace, level: int) -> int:
+    console.import_tensorflow(level)
     from srgan.evaluation import evaluate
     from srgan.models.vgg import BackboneUnavailable
 
@@ -283,20 +363,24 @@ def export_parser() -> argparse.ArgumentParser:
         "float32, float16 or int8 weights); all take and return uint8 RGB.")
     _add_model_flag(p, methods=False)
     _add_dataclass_flags(p, ExportOptions)
+    _add_verbosity_flags(p, QUIET_HELP)
     return p
 
 
 def export_main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``export.py``; exits 2 on a usage error."""
-    args = export_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return _command(_export)(export_parser().parse_args(argv))
+
+
+def _export(args: argparse.Namespace, level: int) -> int:
+    console.import_tensorflow(level)
     from srgan.inference import export
 
     try:
         options = _from_args(ExportOptions, args)
         generator = _load_generator(args.model)
         name = generator.path.name.removesuffix(".weights.h5")
-        print(f"wrote {export.export(generator, name, options)}")
+        log.info(f"wrote {export.export(generator, name, options)}")
     except (FileNotFoundError, ValueError, OSError) as e:
         return _fail(str(e))
     return 0
@@ -308,12 +392,16 @@ def app_main(argv: Optional[Sequence[str]] = None) -> int:
                                 "image, upscale it with SRGAN, SRResNet, ZSSR or bicubic, "
                                 "compare with bicubic and download the result.")
     _add_dataclass_flags(p, WebOptions)
-    args = p.parse_args(argv)
+    _add_verbosity_flags(p, QUIET_HELP)
+    return _command(_app)(p.parse_args(argv))
+
+
+def _app(args: argparse.Namespace, level: int) -> int:
     try:
         options = _from_args(WebOptions, args)
     except ValueError as e:
         return _fail(str(e))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    console.import_tensorflow(level)
     from srgan.web.server import serve
 
     try:
@@ -335,8 +423,12 @@ def degradation_grid_main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--hr-size", type=int, default=256, help="HR side")
     p.add_argument("--scale", type=int, default=4, choices=(2, 4, 8), help="LR is 1/scale")
     p.add_argument("--seed", type=int, default=0, help="the grid's seed")
-    args = p.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _add_verbosity_flags(p, QUIET_HELP)
+    return _command(_degradation_grid)(p.parse_args(argv))
+
+
+def _degradation_grid(args: argparse.Namespace, level: int) -> int:
+    console.import_tensorflow(level)
     from srgan import files
     from srgan.data.degradation import sample_grid
     from srgan.data.transforms import prepare_hr
@@ -349,5 +441,5 @@ def degradation_grid_main(argv: Optional[Sequence[str]] = None) -> int:
         files.atomic_save_png(args.output, sample_grid(hr, args.scale, args.seed))
     except (ValueError, OSError) as e:
         return _fail(str(e))
-    print(f"wrote {args.output}")
+    log.info(f"wrote {args.output}")
     return 0

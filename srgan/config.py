@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -252,6 +253,59 @@ class Config:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "train": TrainConfig}
+
+
+def field_type(hint) -> tuple[type, bool]:
+    """A field's type hint -> (the type of its values, takes several values).
+    ``Optional[X]`` is X, ``tuple[X, ...]`` is several X."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        return args[0], True
+    if args:  # Optional[X]
+        return args[0], False
+    return hint, False
+
+
+def option_strings(f: dataclasses.Field) -> tuple[str, ...]:
+    """A field's command-line option strings: its ``flags``, else ``--field-name``."""
+    return f.metadata.get("flags") or ("--" + f.name.replace("_", "-"),)
+
+
+def setting_fields() -> dict[str, Any]:
+    """``{field name: type hint}`` of every :class:`Config` setting, the four sections'
+    fields in one namespace (as train.py's flags are: no name is in two sections)."""
+    return {name: hint for cls in SECTIONS.values()
+            for name, hint in typing.get_type_hints(cls).items()}
+
+
+def flag_name(name: str) -> str:
+    """The flag that sets the :class:`Config` field ``name``: ``data_dirs`` -> ``--data``."""
+    for cls in SECTIONS.values():
+        for f in dataclasses.fields(cls):
+            if f.name == name:
+                return option_strings(f)[0]
+    raise KeyError(name)
+
+
+def config_from_fields(fields: dict[str, Any]) -> Config:
+    """A :class:`Config` from ``{field name: value}`` over all sections; fields not given
+    keep their defaults (lists become tuples).
+
+    Raises:
+        ValueError: an unknown name, or values :func:`validate` refuses (one line).
+    """
+    unknown = sorted(set(fields) - set(setting_fields()))
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]!r}")
+    parts = {}
+    for section, cls in SECTIONS.items():
+        names = {f.name for f in dataclasses.fields(cls)}
+        parts[section] = cls(**{k: tuple(v) if isinstance(v, list) else v
+                                for k, v in fields.items() if k in names})
+    return Config(**parts)
 
 
 def validate(cfg: Config) -> None:

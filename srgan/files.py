@@ -4,10 +4,10 @@ images; write outputs atomically, never outside their folder; fail early in one 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets
-import sys
 import tempfile
 import unicodedata
 import warnings
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+
+logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "WEBP"})
@@ -83,7 +85,7 @@ def list_images(root: os.PathLike | str, recursive: bool = True) -> list[Path]:
             visited.add((st.st_dev, st.st_ino))
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            print(f"warning: skipping {folder}: {exc.strerror or exc}", file=sys.stderr)
+            logger.warning(f"skipping {folder}: {exc.strerror or exc}")
             continue
         for entry in entries:
             if entry.name.startswith("."):

@@ -73,6 +73,9 @@ class PredictOptions:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.batch_size < 1 or self.tile_pad < 0 or self.pre_pad < 0:
             raise ValueError("batch_size must be positive, tile_pad and pre_pad not negative")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got "
+                             f"{self.backend!r}")
 
 
 @dataclass(frozen=True)

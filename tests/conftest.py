@@ -12,25 +12,12 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
 
+# The tiny run and the synthetic faces live in scripts/, which scripts/kill9.py shares.
+from scripts.synthetic import TINY_FLAGS, TINY_MODEL, smooth_face  # noqa: E402,F401
 from srgan.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
 
 TRAINED_STEPS = 5  # steps of the shared run, trained_run
-TINY_MODEL = dict(num_filters=8, num_blocks=1, disc_filters=4, disc_dense=8)
-# Offline VGG16 cut at block1: the real ImageNet weights, cheap at 32x32. No triptychs
-# (matplotlib takes a sixth of a tiny run): tests/test_cli.py turns them on and checks them.
-TINY_FLAGS = ["--hr-size", "32", "--num-blocks", "1", "--num-filters", "8",
-              "--disc-filters", "4", "--disc-dense", "8", "--batch-size", "2",
-              "--perceptual", "vgg16-offline", "--feature-layers", "block1_conv2",
-              "--num-samples", "2", "--sample-every", "1000"]
-
-
-def smooth_face(rng, height, width, mode="RGB"):
-    """A smooth random colour field (upsampled noise), closer to a photo than white noise."""
-    small = rng.integers(0, 256, (max(2, height // 6), max(2, width // 6), 3), np.uint8)
-    img = Image.fromarray(small).resize((width, height), Image.BICUBIC)
-    return img.convert(mode)
 
 
 def write_faces(root: Path) -> Path:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from bad_images import EXPECTED, make_bad_images
-from srgan import files
+from scripts.bad_images import EXPECTED, make_bad_images
+from srgan import console, files
 from srgan.config import DataConfig, ModelConfig
 from srgan.data import pipeline
 from srgan.inference import predict
@@ -27,30 +27,29 @@ def fixtures(tmp_path_factory):
     return root, listed, {p: by_path[p] for p in listed}
 
 
-def _run_training_data(paths, fraction, capfd):
+def _run_training_data(paths, fraction, caplog):
     guard = pipeline.DecodeGuard(len(paths), DataConfig.max_pixels, fraction)
     ds = pipeline.make_dataset(paths, DataConfig(hr_size=32, batch_size=1), 4, 0, guard)
     batches = [hr for _, hr in ds.take(len(paths))]  # more than one pass
-    return guard, batches, capfd.readouterr().err
+    return guard, batches, [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
 
 
 @pytest.mark.slow  # the training pipeline over 32 kinds of bad input
-def test_training_skips_each_bad_file_with_one_line(fixtures, capfd):
+def test_training_skips_each_bad_file_with_one_line(fixtures, caplog):
     _, listed, kind_of = fixtures
-    guard, batches, err = _run_training_data(listed, 1.0, capfd)
+    guard, batches, warnings = _run_training_data(listed, 1.0, caplog)
     bad = {kind_of[Path(name)] for name in guard.bad}
     assert bad == {kind_of[p] for p in listed if EXPECTED[kind_of[p]] == "error"}
-    warnings = [line for line in err.splitlines() if line.startswith("warning: skipping")]
-    assert sorted(warnings) == sorted(f"warning: skipping {line}" for line in guard.bad.values())
+    assert sorted(warnings) == sorted(f"skipping {line}" for line in guard.bad.values())
     assert all(line.startswith(f"{name}: ") and "\n" not in line
                for name, line in guard.bad.items())
     assert all(hr.shape == (1, 32, 32, 3) for hr in batches)  # normalised to RGB
 
 
-def test_training_stops_when_more_than_max_bad_fraction_fail(fixtures, capfd):
+def test_training_stops_when_more_than_max_bad_fraction_fail(fixtures, caplog):
     _, listed, _ = fixtures
     with pytest.raises(tf.errors.OpError):
-        _run_training_data(listed, DataConfig.max_bad_fraction, capfd)
+        _run_training_data(listed, DataConfig.max_bad_fraction, caplog)
     guard = pipeline.DecodeGuard(len(listed), DataConfig.max_pixels, DataConfig.max_bad_fraction)
     with pytest.raises(files.ImageError, match=r"too many bad images: 3 of 25 files could "
                        r"not be decoded, more than --max-bad-fraction 0.1 allows"):
@@ -66,7 +65,8 @@ def test_predict_continues_and_leaves_no_partial_output(fixtures, tmp_path, caps
     generator = load_generator(weights)
     out = tmp_path / "out"
     options = predict.PredictOptions(input=str(root), output=str(out))
-    assert predict.predict_folder(generator, options) == 1
+    with console.to_terminal():  # as predict.py shows it
+        assert predict.predict_folder(generator, options) == 1
     captured = capsys.readouterr()
     errors = captured.err.strip().splitlines()
     failed = [p for p in listed if EXPECTED[kind_of[p]] == "error"]

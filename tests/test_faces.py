@@ -230,6 +230,7 @@ def _photo_files(folder, n=2):
 
 def test_predict_face_enhance_writes_json_faces_and_names_a_failing_file(
         tiny_generator, tmp_path, capsys):
+    from srgan import console
     from srgan.options import PredictOptions
     from srgan.inference.photos import predict_folder
 
@@ -238,7 +239,8 @@ def test_predict_face_enhance_writes_json_faces_and_names_a_failing_file(
     options = PredictOptions(input=str(src), output=str(out))
     restorer = _restorer([_face_at(16, 12, 8)], faces_json=str(tmp_path / "faces.json"),
                          save_faces=str(tmp_path / "saved"))
-    assert predict_folder(tiny_generator, options, restorer) == 0
+    with console.to_terminal():  # as predict.py shows it
+        assert predict_folder(tiny_generator, options, restorer) == 0
     import json
 
     record = json.loads((tmp_path / "faces.json").read_text())
@@ -249,7 +251,8 @@ def test_predict_face_enhance_writes_json_faces_and_names_a_failing_file(
 
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     options = PredictOptions(input=str(src), output=str(out), overwrite=True)
-    assert predict_folder(tiny_generator, options, _restorer(fail=True)) == 1
+    with console.to_terminal():
+        assert predict_folder(tiny_generator, options, _restorer(fail=True)) == 1
     err = capsys.readouterr().err
     assert f"{src / 'p0.png'}: face detection failed" in err and "nothing written" in err
     # Nothing lost: the outputs of the earlier run are untouched.

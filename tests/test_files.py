@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from bad_images import DIR_KINDS, EXPECTED, NOT_LISTED, SHAPES, make_bad_images
+from scripts.bad_images import DIR_KINDS, EXPECTED, NOT_LISTED, SHAPES, make_bad_images
 from srgan import files
 
 

@@ -130,3 +130,27 @@ def test_only_cli_parses_flags():
             if any(name.split(".")[0] == "argparse" for name in names):
                 users.append(str(path.relative_to(ROOT)))
     assert set(users) == {"srgan/cli.py"}, f"argparse imported by {sorted(set(users))}"
+
+
+def _code_outside_tests() -> list[Path]:
+    """Every ``.py`` of the product, the scripts, the benchmarks and the entry points."""
+    return sorted([p for folder in ("srgan", "scripts", "benchmarks")
+                   for p in (ROOT / folder).rglob("*.py")] + list(ROOT.glob("*.py")))
+
+
+def test_nothing_patches_sys_path_or_imports_the_tests():
+    """Code runs installed, or from a clone as ``python -m scripts.NAME``: no file edits
+    ``sys.path``, and none imports from tests/ (conftest and its helpers)."""
+    tests = {p.stem for p in (ROOT / "tests").glob("*.py")} | {"tests"}
+    offenders = []
+    for path in _code_outside_tests():
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(
+                    node.value, ast.Name) and node.value.id == "sys":
+                offenders.append(f"{path.relative_to(ROOT)}: sys.path")
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(ROOT)}: imports {name}" for name in names
+                          if name.split(".")[0] in tests]
+    assert not offenders, offenders

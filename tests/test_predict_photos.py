@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from srgan import console
 from srgan.inference import backends, photos
 from srgan.inference.photos import predict_folder
 from srgan.options import PredictOptions
@@ -29,7 +30,10 @@ def _photo(path, size=(12, 10), mode="RGB", **save):
 
 
 def _run(generator, tmp_path, **options) -> int:
-    return predict_folder(generator, PredictOptions(output=str(tmp_path / "out"), **options))
+    """predict_folder with its lines on the terminal, as predict.py shows them."""
+    with console.to_terminal():
+        return predict_folder(generator, PredictOptions(output=str(tmp_path / "out"),
+                                                        **options))
 
 
 def test_names_formats_and_outscale(generator, tmp_path):

@@ -7,10 +7,10 @@ WebP) through ``tf.numpy_function``; only file names are held in memory.
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -20,6 +20,8 @@ from srgan.config import DataConfig
 from srgan.data import stream, transforms
 from srgan.data.transforms import make_pair
 from srgan.pixels import to_unit_range
+
+logger = logging.getLogger(__name__)
 
 
 def sample_face_paths() -> list[Path]:
@@ -40,7 +42,8 @@ def sample_face_paths() -> list[Path]:
     return [p for p in paths if p.is_file()]
 
 
-def find_images(data_dir: str | Path, allow_samples: bool = True, log=print) -> list[Path]:
+def find_images(data_dir: str | Path, allow_samples: bool = True,
+                log: Callable[[str], None] = logger.info) -> list[Path]:
     """Images under ``data_dir`` (recursive); when there are none, the sample faces if
     ``allow_samples`` (the default ``data/`` folder), else a one-line error."""
     data_dir = Path(data_dir)
@@ -81,7 +84,7 @@ class DecodeGuard:
             with self._lock:
                 if name not in self.bad:
                     self.bad[name] = str(e)
-                    print(f"warning: skipping {e}", file=sys.stderr)
+                    logger.warning(f"skipping {e}")
                 self._check(name)
             return np.zeros((1, 1, 3), np.uint8), False
 

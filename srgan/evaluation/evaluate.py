@@ -29,7 +29,7 @@ upscaled as it is (step 3) and scored with NIQE alone.
 
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -43,6 +43,8 @@ from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
 from srgan.models.weights import Generator
 from srgan.options import EvaluateOptions
 from srgan.pixels import to_unit_range
+
+logger = logging.getLogger(__name__)
 
 METHODS = INTERPOLATIONS + ("sr",)
 METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "lpips", "niqe")
@@ -149,9 +151,9 @@ def load_candidates(path: Path, scale: int, generator, hr_size: Optional[int],
 def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
                     hr_size: Optional[int],
                     lpips: Optional[metrics.LPIPS], options: EvaluateOptions,
-                    log: Callable[[str], None] = print,
+                    log: Callable[[str], None] = logger.info,
                     baselines: Optional[dict] = None) -> tuple[list[dict], list[str]]:
-    """Scores every image; an image that fails gets one line on stderr and is skipped.
+    """Scores every image; an image that fails gets one ``error:`` line and is skipped.
 
     ``hr_size`` is the HR side when ``options.full_image`` is off. Returns
     ``(results, failures)``: per image ``{"image": relative name, "path", "width",
@@ -167,7 +169,7 @@ def evaluate_folder(paths: list[Path], root: Path, generator, scale: int,
             scores = score_image(hr, outs, scale, lpips)
         except (files.ImageError, ValueError) as e:
             failures.append(str(e) if isinstance(e, files.ImageError) else f"{path}: {e}")
-            print(f"error: {failures[-1]}", file=sys.stderr)
+            logger.error(failures[-1])
             continue
         height, width = outs["sr"].shape[:2]
         results.append({"image": name, "path": str(path), "index": i - 1, "width": width,
@@ -203,7 +205,7 @@ def summarize(results: list[dict]) -> dict[str, dict[str, float]]:
 
 
 def baseline_models(generator: Generator, options: EvaluateOptions,
-                    log: Callable[[str], None] = print) -> dict:
+                    log: Callable[[str], None] = logger.info) -> dict:
     """``{"srcnn": model}`` when ``options.srcnn`` asks for it and the shipped SRCNN can
     score this run (same scale, not the model evaluated); else ``{}``, with a line why."""
     from srgan import pretrained
@@ -285,7 +287,7 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
     else:
         settings.update(hr="none", degradation="the images as they are")
     summary = summarize(results)
-    print(report.table(summary, results, settings))
+    logger.info(report.table(summary, results, settings))
     written = report.write_reports(out_dir, results, summary, settings)
     per_image = {m: {k: [r["scores"][m][k] for r in results] for k in summary[m]}
                  for m in ("bicubic", "sr")}
@@ -302,5 +304,5 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
         sheet = figures.contact_sheet_figure(rows, figures.CONTACT_TITLES[:len(rows[0][1])])
         written.append(files.atomic_write_bytes(files.safe_output_path(out_dir, "contact_sheet.png"),
                                              figures.png_bytes(sheet)))
-    print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+    logger.info(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
     return 1 if failures else 0

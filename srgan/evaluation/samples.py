@@ -9,6 +9,7 @@ image: PSNR/SSIM on the Y channel, a triptych and the SR image are written.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +24,8 @@ from srgan.inference.backends import make_runner
 from srgan.inference.upscale import interpolate, upscale, upscale_kwargs
 from srgan.models.weights import Generator
 from srgan.options import PredictOptions
+
+logger = logging.getLogger(__name__)
 
 
 def quality(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
@@ -46,7 +49,7 @@ def predict_samples(generator: Generator, options: PredictOptions,
                          f"faces cannot be prepared as in training; pass --input instead")
     out_dir = files.check_writable_dir(Path(options.output))
     runner = make_runner(generator, options.backend, window=hr_size // scale)
-    print(f"{'image':<20} {'PSNR SR':>8} {'bicubic':>8} {'SSIM SR':>8} {'bicubic':>8}  (Y, dB)")
+    logger.info(f"{'image':<20} {'PSNR SR':>8} {'bicubic':>8} {'SSIM SR':>8} {'bicubic':>8}  (Y, dB)")
     for path in pipeline.sample_face_paths():
         hr = transforms.prepare_hr(files.read_image(path, max_pixels=options.max_pixels), hr_size)
         lr = transforms.degrade(hr, scale).numpy().astype(np.uint8)
@@ -58,10 +61,10 @@ def predict_samples(generator: Generator, options: PredictOptions,
             note = f"  ({describe(results)})"
         (p_sr, s_sr), (p_bic, s_bic) = quality(sr, hr, scale), quality(
             interpolate(lr, scale), hr, scale)
-        print(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}{note}")
+        logger.info(f"{path.stem:<20} {p_sr:8.2f} {p_bic:8.2f} {s_sr:8.4f} {s_bic:8.4f}{note}")
         files.atomic_save_image(files.safe_output_path(out_dir, f"{path.stem}_sr.png"), sr,
                                 png_compression=options.png_compression)
         files.atomic_write_bytes(files.safe_output_path(out_dir, f"{path.stem}_triptych.png"),
                                  triptych_png(lr, sr, hr, f"{path.name}: x{scale}"))
-    print(f"wrote SR images and triptychs to {out_dir}")
+    logger.info(f"wrote SR images and triptychs to {out_dir}")
     return 0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 from srgan.faces import align
@@ -10,6 +11,8 @@ from srgan.faces.restore import FaceRestorer
 from srgan.inference.backends import make_runner
 from srgan.inference.upscale import upscale_stack
 from srgan.options import FaceOptions
+
+logger = logging.getLogger(__name__)
 
 
 def load_restorer(options: FaceOptions, backend: str = "keras") -> Optional[FaceRestorer]:
@@ -33,7 +36,7 @@ def load_restorer(options: FaceOptions, backend: str = "keras") -> Optional[Face
     size = (generator.hr_size or align.TEMPLATE_SIZE * scale) // scale
     runner = make_runner(generator, backend, window=size)
     aligned = bool(generator.card.get("aligned_faces"))
-    print(f"faces: {generator.path} on " + (f"{size} px aligned crops" if aligned else
-                                            "each face at its own scale"))
+    logger.info(f"faces: {generator.path} on " + (f"{size} px aligned crops" if aligned else
+                                                  "each face at its own scale"))
     return FaceRestorer(lambda crops: upscale_stack(runner, crops, scale), scale, size,
                         options, aligned)

@@ -10,7 +10,7 @@ and the others still run.
 
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -25,6 +25,8 @@ from srgan.inference.backends import make_runner
 from srgan.inference.upscale import upscale_kwargs, upscale_stack
 from srgan.models.weights import Generator
 from srgan.options import PredictOptions
+
+logger = logging.getLogger(__name__)
 
 # What --ext auto writes for each input extension.
 _AUTO_EXT = {".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp"}
@@ -134,14 +136,14 @@ def predict_folder(generator: Generator, options: PredictOptions,
                     sr = _save(job, sr, scale, options)
                 except DetectionError as e:
                     failed += 1
-                    bar.write(f"error: {job.path}: {e}; nothing written", file=sys.stderr)
+                    logger.error(f"{job.path}: {e}; nothing written")
                     continue
                 except (ValueError, OSError) as e:
                     failed += 1
-                    bar.write(f"error: {e}", file=sys.stderr)
+                    logger.error(str(e))
                     continue
-                bar.write(f"{job.path} -> {job.target} ({job.image.shape[1]}x"
-                          f"{job.image.shape[0]} -> {sr.shape[1]}x{sr.shape[0]}){note}")
+                logger.info(f"{job.path} -> {job.target} ({job.image.shape[1]}x"
+                            f"{job.image.shape[0]} -> {sr.shape[1]}x{sr.shape[0]}){note}")
             done += len(pending)
             bar.update(len(pending))
             pending.clear()
@@ -168,7 +170,7 @@ def predict_folder(generator: Generator, options: PredictOptions,
             failed += 1
             done += 1
             bar.update(1)
-            bar.write(f"error: {e}", file=sys.stderr)
+            logger.error(str(e))
             continue
         if pending and pending[0].image.shape != image.shape:
             flush()
@@ -179,8 +181,8 @@ def predict_folder(generator: Generator, options: PredictOptions,
     bar.close()
     if restorer is not None and restorer.options.faces_json:
         write_faces_json(Path(restorer.options.faces_json), found)
-        print(f"faces of {len(found)} images written to {restorer.options.faces_json}")
+        logger.info(f"faces of {len(found)} images written to {restorer.options.faces_json}")
     note = f"; {skipped} skipped, their outputs exist (--overwrite replaces them)" if skipped else ""
-    print(f"{done - failed} of {len(paths)} images upscaled x{options.outscale or scale} into "
-          f"{out_dir}{note}")
+    logger.info(f"{done - failed} of {len(paths)} images upscaled x{options.outscale or scale} "
+                f"into {out_dir}{note}")
     return 1 if failed else 0

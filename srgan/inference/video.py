@@ -9,6 +9,7 @@ as it is. ffmpeg comes with the ``imageio-ffmpeg`` package; no system ffmpeg is 
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +24,8 @@ from srgan.inference.photos import resize
 from srgan.inference.upscale import upscale_kwargs, upscale_stack
 from srgan.models.weights import Generator
 from srgan.options import PredictOptions
+
+logger = logging.getLogger(__name__)
 
 # x264's constant-quality setting: 18 is visually lossless for most content.
 _CRF = "18"
@@ -54,7 +57,7 @@ def predict_video(generator: Generator, options: PredictOptions,
     suffix = f"x{scale}" if options.suffix is None else options.suffix
     target = files.safe_output_path(out_dir, f"{src.stem}_{suffix}.mp4")
     if target.exists() and not options.overwrite:
-        print(f"{target} exists; skipped (--overwrite replaces it)")
+        logger.info(f"{target} exists; skipped (--overwrite replaces it)")
         return 0
     try:
         frames = imageio_ffmpeg.read_frames(str(src))
@@ -87,6 +90,6 @@ def predict_video(generator: Generator, options: PredictOptions,
         finally:
             writer.close()
             frames.close()
-    print(f"{src} -> {target} ({count} frames, {width}x{height} -> {size[0]}x{size[1]}, "
-          f"{fps:g} fps{', audio copied' if audio else ''})")
+    logger.info(f"{src} -> {target} ({count} frames, {width}x{height} -> {size[0]}x"
+                f"{size[1]}, {fps:g} fps{', audio copied' if audio else ''})")
     return 0

@@ -23,6 +23,7 @@ so a resumed run continues with exactly the step, epoch and batches it stopped a
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -35,6 +36,8 @@ import keras
 import tensorflow as tf
 
 from srgan import files
+
+logger = logging.getLogger(__name__)
 
 
 class TrainingState:
@@ -94,13 +97,14 @@ class TrainingState:
         """Generator updates done so far, over both phases."""
         return int(self.g_optimizer.iterations.numpy())
 
-    def restore(self, log: Callable[[str], None] = print) -> Optional[str]:
+    def restore(self, log: Callable[[str], None] = logger.info) -> Optional[str]:
         """Load the newest readable save; returns its path, or None for a fresh run.
 
         A save that cannot be read (truncated, empty, garbage) is reported and the next
         older one is tried. When the ``checkpoint`` index itself is unreadable, the saves
         are taken from the ``ckpt-N.index`` files on disk. Leftovers of a save that was
-        killed before the index named it are removed: they are never restored.
+        killed before the index named it are removed: they are never restored. Unreadable
+        saves are logged as warnings; ``log`` gets the other lines.
         """
         saves = self.manager.checkpoints
         index = self.dir / "state" / "checkpoint"
@@ -109,14 +113,14 @@ class TrainingState:
         else:
             saves = self._saves_on_disk()
             if saves:
-                log(f"warning: {self.dir / 'state' / 'checkpoint'}: unreadable checkpoint "
-                    f"index; trying the {len(saves)} saves found on disk")
+                logger.warning(f"{self.dir / 'state' / 'checkpoint'}: unreadable checkpoint "
+                               f"index; trying the {len(saves)} saves found on disk")
         for path in reversed(saves):
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             except Exception as e:  # noqa: BLE001 - a truncated file raises IndexError too
-                log(f"warning: {path}: unreadable checkpoint ({files.first_line(e)}); "
-                    f"trying an older one")
+                logger.warning(f"{path}: unreadable checkpoint ({files.first_line(e)}); "
+                               f"trying an older one")
                 continue
             return path
         if saves:

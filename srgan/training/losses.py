@@ -13,7 +13,7 @@ The offline backbone is torchvision's ImageNet VGG16 (``block5_conv3``), fed tor
 inputs: RGB in [0, 1] normalised by the ImageNet mean/std. Those inputs are 57.6x smaller
 than caffe inputs (BGR in [0, 255] minus the mean): 255 * mean(std) = 57.6. Were the net
 linear, its features would shrink by the same factor, but the biases do not scale: measured
-on 32 CelebA faces at 256 px (``python scripts/measure_feature_scale.py DIR``), feeding the
+on 32 CelebA faces at 256 px (``python -m scripts.measure_feature_scale DIR``), feeding the
 same VGG16 caffe-magnitude inputs grows block5_conv3 features 24.9x, and the feature
 *difference* between an HR face and its bicubic x4 down-up copy 28.8x. The content loss
 compares exactly such differences, so the offline features are multiplied by

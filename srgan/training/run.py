@@ -1,18 +1,20 @@
 """One training run, start to finish: build everything from a Config, resume, fit, save.
 
-``train(cfg)`` is what ``train.py`` runs. It checks every output folder is writable before
-any work, picks the data (or the sample faces), builds the frozen perceptual extractor,
-resumes from the newest readable checkpoint, then runs the SRResNet pre-training epochs
-and the GAN epochs that are still missing (``--epochs`` is a total, not "more").
+``train(cfg)`` is what ``train.py`` runs: a :class:`Trainer`, whose steps check every
+output folder is writable before any work, pick the data (or the sample faces), build the
+frozen perceptual extractor, resume from the newest readable checkpoint, then run the
+SRResNet pre-training epochs and the GAN epochs that are still missing (``--epochs`` is a
+total, not "more").
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import keras
 import tensorflow as tf
@@ -23,12 +25,14 @@ from srgan.data import pipeline, stream
 from srgan.models.discriminator import build_discriminator
 from srgan.models.generators import build_generator, copy_weights
 from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS, export_generator,
-                                  load_generator, read_card)
-from srgan.training import (callbacks, checkpoint, distribute, losses, stopping,
+                                  load_generator)
+from srgan.training import (callbacks, checkpoint, distribute, losses, progress, stopping,
                             validation)
 from srgan.training.gan import SRGAN
 from srgan.training.ema import GeneratorAverage
 from srgan.training.schedules import PhaseSchedule, set_schedules
+
+logger = logging.getLogger(__name__)
 
 
 def _read_run_config(config_path: Path) -> dict:
@@ -71,7 +75,7 @@ def _check_same_model(cfg: Config, config_path: Path) -> None:
                          f"({changes}); use another --checkpoint-dir")
 
 
-def build_run(cfg: Config, log: Callable[[str], None] = print):
+def build_run(cfg: Config, log: Callable[[str], None] = logger.info):
     """Build networks, optimizers and state for ``cfg``; restore the newest checkpoint,
     or on a fresh run load ``--init-from`` weights.
 
@@ -145,93 +149,169 @@ def _fits(done: int, total: int, steps: int, partial: int) -> list[tuple[int, in
     return [(done, done + 1, max(1, steps - partial))] + rest
 
 
-def train(cfg: Config, log: Callable[[str], None] = print, verbose="auto") -> SRGAN:
-    """Run (or resume) training as configured. Returns the trained :class:`SRGAN`."""
-    # First: a multi-worker strategy must exist before other TensorFlow work. A non-chief
-    # worker gets a config that writes to a temporary folder (srgan.training.distribute).
-    strategy = distribute.make_strategy(cfg.train.strategy, cfg.data.batch_size)
-    cfg = distribute.worker_config(cfg, strategy, log)
-    t, d = cfg.train, cfg.data
-    keras.utils.set_random_seed(t.seed)
-    if t.deterministic:
-        tf.config.experimental.enable_op_determinism()
-        if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
-            log("warning: --deterministic with oneDNN on: reruns may differ in the last bits "
-                "(set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow starts; train.py does)")
-    results_dir = files.check_writable_dir(Path(t.results_dir))
-    logdir = files.check_writable_dir(Path(t.logdir))
-    # The built-in sample faces stand in for the default data/ only, never for a
-    # folder the user named. Validation files are held out of the first folder.
-    default = d.data_dirs == DataConfig().data_dirs
-    groups = [pipeline.find_images(folder, default, log) for folder in d.data_dirs]
-    paths, val_paths = validation.split_paths(groups[0], cfg, log)
-    paths = paths + [p for group in groups[1:] for p in group]
-    with strategy.scope():
-        model, state, perceptual, average = build_run(cfg, log)
-    guard = pipeline.DecodeGuard(len(paths), d.max_pixels, d.max_bad_fraction)
-    position = _stream_position(paths, t.seed, d.batch_size, state, guard)
-    steps = t.steps_per_epoch or max(1, len(paths) // d.batch_size)
-    lr_samples, hr_samples, _ = pipeline.load_samples(paths, t.num_samples, d.hr_size,
-                                                      cfg.model.scale, d.max_pixels,
-                                                      d.degradation)
-    writer = tf.summary.create_file_writer(str(logdir))
-    optimizers = {"generator": state.g_optimizer, "discriminator": state.d_optimizer}
-    hardware = distribute.describe_hardware()
+class Phase(NamedTuple):
+    """A phase of the run: ``name`` (``pretrain`` or ``gan``), its ``total`` epochs (the
+    config's), and the checkpointed counter of the epochs done."""
 
-    def export(name: str = GENERATOR_WEIGHTS, **extra):
-        card = {"hr_size": d.hr_size, "perceptual": perceptual.describe(),
-                "training": {"step": state.step, "phase": model.phase,
-                             "hours": round(state.tick() / 3600, 3),
-                             "hardware": hardware, "data": list(d.data_dirs),
+    name: str
+    total: int
+    done: tf.Variable
+
+
+class Trainer:
+    """One training run (or its resumption) in named steps: :meth:`build` everything from
+    the config, then for each phase :meth:`callbacks` and :meth:`run_phase`, with
+    :meth:`export` writing the generator and its card. :meth:`run` does them in order.
+
+    Args:
+        cfg: the run's configuration.
+        log: the run's status lines (default: this module's logger).
+        verbose: ``model.fit``'s: ``"auto"`` a progress bar, 2 one line per epoch, 0 none.
+        origin: what the exported cards record of where ``cfg`` came from (a recipe's
+            file and stage, :meth:`srgan.recipes.Stage.card`).
+    """
+
+    def __init__(self, cfg: Config, log: Callable[[str], None] = logger.info,
+                 verbose="auto", origin: Optional[dict] = None):
+        self.cfg, self.log, self.verbose, self.origin = cfg, log, verbose, origin or {}
+
+    def run(self) -> SRGAN:
+        """Build, run the phases that are not done yet, say what was done; returns the
+        :class:`SRGAN`. Ctrl-C and SIGTERM save first, then raise ``Stopped``."""
+        self.build()
+        with stopping.GracefulStop() as stop:
+            for phase in self.phases:
+                if int(phase.done.numpy()) < phase.total:
+                    self.run_phase(phase, stop)
+        if self.guard.bad:
+            self.log(f"data: skipped {len(self.guard.bad)} of {len(self.paths)} files that "
+                     f"could not be decoded")
+        if all(int(p.done.numpy()) >= p.total for p in self.phases):
+            self.log(f"done: {int(self.state.gan_epochs.numpy())} GAN epochs, step "
+                     f"{self.state.step}; generator at {self.state.dir / GENERATOR_WEIGHTS}")
+        return self.model
+
+    def build(self) -> None:
+        """Strategy, seeds, output folders, data, networks and state (resumed or fresh),
+        validation; everything the phases share."""
+        # First: a multi-worker strategy must exist before other TensorFlow work. A
+        # non-chief worker gets a config that writes to a temporary folder.
+        strategy = distribute.make_strategy(self.cfg.train.strategy, self.cfg.data.batch_size)
+        self.cfg = cfg = distribute.worker_config(self.cfg, strategy, self.log)
+        t, d = cfg.train, cfg.data
+        keras.utils.set_random_seed(t.seed)
+        if t.deterministic:
+            tf.config.experimental.enable_op_determinism()
+            if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
+                logger.warning("--deterministic with oneDNN on: reruns may differ in the last "
+                               "bits (set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow starts; "
+                               "train.py does)")
+        self.results_dir = files.check_writable_dir(Path(t.results_dir))
+        logdir = files.check_writable_dir(Path(t.logdir))
+        # The built-in sample faces stand in for the default data/ only, never for a
+        # folder the user named. Validation files are held out of the first folder.
+        default = d.data_dirs == DataConfig().data_dirs
+        groups = [pipeline.find_images(folder, default, self.log) for folder in d.data_dirs]
+        paths, val_paths = validation.split_paths(groups[0], cfg, self.log)
+        self.paths = paths + [p for group in groups[1:] for p in group]
+        samples = pipeline.sample_face_paths()
+        self.hint = None if not self.paths or any(p not in samples for p in self.paths) else (
+            f"data: only the {len(self.paths)} built-in sample faces; for a first look that "
+            f"takes minutes, not hours: {progress.QUICK_COMMAND} (real faces: data/README.md)")
+        with strategy.scope():
+            self.model, self.state, self.perceptual, self.average = build_run(cfg, self.log)
+        self.guard = pipeline.DecodeGuard(len(self.paths), d.max_pixels, d.max_bad_fraction)
+        self.position = _stream_position(self.paths, t.seed, d.batch_size, self.state,
+                                         self.guard)
+        self.steps = t.steps_per_epoch or max(1, len(self.paths) // d.batch_size)
+        self.samples = pipeline.load_samples(self.paths, t.num_samples, d.hr_size,
+                                             cfg.model.scale, d.max_pixels, d.degradation)[:2]
+        self.writer = tf.summary.create_file_writer(str(logdir))
+        self.optimizers = {"generator": self.state.g_optimizer,
+                           "discriminator": self.state.d_optimizer}
+        self.hardware = distribute.describe_hardware()
+        self.validator = validation.build_callback(
+            cfg, val_paths, self.writer, self.state.dir,
+            lambda **extra: self.export(GENERATOR_BEST_WEIGHTS, **extra),
+            lambda: self.state.step, self.log, every=t.val_every)
+        self.phases = (Phase("pretrain", t.pretrain_epochs, self.state.pretrain_epochs),
+                       Phase("gan", t.epochs, self.state.gan_epochs))
+
+    def export(self, name: str = GENERATOR_WEIGHTS, **extra) -> None:
+        """Write the generator the run would ship (its moving average, if any) as
+        ``name`` in the checkpoint folder, with its card: the architecture, the training
+        facts and ``extra`` (validation scores)."""
+        d, t = self.cfg.data, self.cfg.train
+        card = {"hr_size": d.hr_size, "perceptual": self.perceptual.describe(),
+                "training": {"step": self.state.step, "phase": self.model.phase,
+                             "hours": round(self.state.tick() / 3600, 3),
+                             "hardware": self.hardware, "data": list(d.data_dirs),
                              "crop": d.crop, "batch_size": d.batch_size,
                              "pixel_loss": t.pixel_loss, "ema_decay": t.ema_decay,
-                             "init_from": t.init_from}}
-        export_generator(model.inference_generator, cfg.model, state.dir / name,
-                         {**card, **extra})
+                             "init_from": t.init_from, **self.origin}}
+        export_generator(self.model.inference_generator, self.cfg.model,
+                         self.state.dir / name, {**card, **extra})
 
-    validator = validation.build_callback(
-        cfg, val_paths, writer, state.dir,
-        lambda **extra: export(GENERATOR_BEST_WEIGHTS, **extra),
-        lambda: state.step, log, every=t.val_every)
+    def callbacks(self, phase: Phase, stop: stopping.GracefulStop) -> list:
+        """The callbacks of one phase, in the order they must run after each step."""
+        t = self.cfg.train
+        lr_samples, hr_samples = self.samples
+        # The progress bar first, so its epoch line ends before checkpoint messages;
+        # the average next, so that what is validated and saved includes this step.
+        return [keras.callbacks.ProgbarLogger(),
+                *([callbacks.AverageCallback(self.average)] if self.average else []),
+                callbacks.TensorBoardLogger(self.writer, phase.name, self.optimizers,
+                                            t.log_every),
+                callbacks.TriptychCallback(lr_samples, hr_samples, self.results_dir,
+                                           self.writer, t.sample_every,
+                                           "epoch" if phase.name == "gan" else "pretrain",
+                                           lambda: self.state.step),
+                *([self.validator] if self.validator else []),
+                stopping.NonFiniteGuard(self.state, phase.name),
+                callbacks.CheckpointCallback(self.state, phase.done, self.export, self.log,
+                                             self.position, stop, t.save_every),
+                self.clock(phase)]
 
-    phases = (("pretrain", t.pretrain_epochs, state.pretrain_epochs),
-              ("gan", t.epochs, state.gan_epochs))
-    with stopping.GracefulStop(log) as stop:
-        for phase, total, counter in phases:
-            done = int(counter.numpy())
-            if done >= total:
-                continue
-            log(f"{phase}: epochs {done + 1}..{total}, {steps} steps each, "
-                f"batch {d.batch_size}")
-            set_schedules(cfg, state, phase, steps, log)
-            model.compile(optimizers["generator"], optimizers["discriminator"], phase=phase,
-                          jit_compile=t.jit)
-            # The progress bar first, so its epoch line ends before checkpoint messages;
-            # the average next, so that what is validated and saved includes this step.
-            cbs = [keras.callbacks.ProgbarLogger(),
-                   *([callbacks.AverageCallback(average)] if average else []),
-                   callbacks.TensorBoardLogger(writer, phase, optimizers, t.log_every),
-                   callbacks.TriptychCallback(lr_samples, hr_samples, results_dir, writer,
-                                              t.sample_every,
-                                              "epoch" if phase == "gan" else "pretrain",
-                                              lambda: state.step),
-                   *([validator] if validator else []),
-                   stopping.NonFiniteGuard(state, phase),
-                   callbacks.CheckpointCallback(state, counter, export, log, position, stop,
-                                                t.save_every)]
-            for first, last, n in _fits(done, total, steps, int(state.epoch_step.numpy())):
-                dataset = pipeline.make_dataset(paths, d, cfg.model.scale, t.seed, guard,
-                                                position())
-                try:
-                    model.fit(dataset, epochs=last, initial_epoch=first, steps_per_epoch=n,
-                              callbacks=cbs, verbose=verbose, shuffle=False)
-                except tf.errors.OpError:
-                    if guard.error:
-                        raise guard.error from None
-                    raise
-    if guard.bad:
-        log(f"data: skipped {len(guard.bad)} of {len(paths)} files that could not be decoded")
-    if all(int(c.numpy()) >= total for _, total, c in phases):
-        log(f"done: {int(state.gan_epochs.numpy())} GAN epochs, step {state.step}; "
-            f"generator at {state.dir / GENERATOR_WEIGHTS}")
-    return model
+    def clock(self, phase: Phase) -> progress.ProgressCallback:
+        """``phase``'s :class:`~srgan.training.progress.ProgressCallback`: the steps left
+        in it and in the phases after it; the first one also suggests the quick command
+        when the data is only the sample faces."""
+        done = int(phase.done.numpy())
+        left = (phase.total - done) * self.steps - int(self.state.epoch_step.numpy())
+        later = self.phases[next(i for i, p in enumerate(self.phases) if p is phase) + 1:]
+        hint, self.hint = self.hint, None  # with the first plan only
+        return progress.ProgressCallback(
+            phase.name, (done + 1, phase.total), left, self.steps,
+            [(p.name, (p.total - int(p.done.numpy())) * self.steps) for p in later],
+            self.writer, lambda: self.state.step, hint)
+
+    def run_phase(self, phase: Phase, stop: stopping.GracefulStop) -> None:
+        """Train ``phase``'s missing epochs (and the rest of an unfinished one): its
+        learning-rate schedule, compile, then ``fit`` on the data stream from where the
+        last save left it."""
+        d, t = self.cfg.data, self.cfg.train
+        done = int(phase.done.numpy())
+        self.log(f"{phase.name}: epochs {done + 1}..{phase.total}, {self.steps} steps each, "
+                 f"batch {d.batch_size}")
+        set_schedules(self.cfg, self.state, phase.name, self.steps, self.log)
+        self.model.compile(self.optimizers["generator"], self.optimizers["discriminator"],
+                           phase=phase.name, jit_compile=t.jit)
+        cbs = self.callbacks(phase, stop)
+        for first, last, n in _fits(done, phase.total, self.steps,
+                                    int(self.state.epoch_step.numpy())):
+            dataset = pipeline.make_dataset(self.paths, d, self.cfg.model.scale, t.seed,
+                                            self.guard, self.position())
+            try:
+                self.model.fit(dataset, epochs=last, initial_epoch=first, steps_per_epoch=n,
+                               callbacks=cbs, verbose=self.verbose, shuffle=False)
+            except tf.errors.OpError:
+                if self.guard.error:
+                    raise self.guard.error from None
+                raise
+
+
+def train(cfg: Config, log: Callable[[str], None] = logger.info, verbose="auto",
+          origin: Optional[dict] = None) -> SRGAN:
+    """Run (or resume) training as configured (:class:`Trainer`). Returns the trained
+    :class:`SRGAN`."""
+    return Trainer(cfg, log, verbose, origin).run()

@@ -17,6 +17,7 @@ phase.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Callable
 
@@ -24,6 +25,8 @@ import keras
 import tensorflow as tf
 
 from srgan.config import Config
+
+logger = logging.getLogger(__name__)
 
 
 class PhaseSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -59,7 +62,7 @@ class PhaseSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def set_schedules(cfg: Config, state, phase: str, steps_per_epoch: int,
-                  log: Callable[[str], None] = print) -> None:
+                  log: Callable[[str], None] = logger.info) -> None:
     """Give both optimizers the ``phase``'s learning-rate schedule, from the config.
 
     A phase that starts now records its first step in ``state.phase_start``; a resumed

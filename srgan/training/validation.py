@@ -24,6 +24,7 @@ generator whenever the ``--keep-best`` metric improves (``generator_best.weights
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -41,6 +42,8 @@ from srgan.models.vgg import BackboneUnavailable
 from srgan.models.weights import GENERATOR_BEST_WEIGHTS, generator_json
 from srgan.pixels import to_uint8
 
+logger = logging.getLogger(__name__)
+
 CSV_NAME = "validation.csv"
 CSV_COLUMNS = ("phase", "epoch", "step", "psnr", "ssim", "lpips",
                "bicubic_psnr", "bicubic_ssim", "bicubic_lpips")
@@ -53,7 +56,7 @@ def _spread(paths: list[Path], k: int) -> list[Path]:
 
 
 def split_paths(paths: list[Path], cfg: Config,
-                log: Callable[[str], None] = print) -> tuple[list[Path], list[Path]]:
+                log: Callable[[str], None] = logger.info) -> tuple[list[Path], list[Path]]:
     """Training files and validation files, per the module docstring: ``(train, val)``."""
     d = cfg.data
     if not cfg.train.val:
@@ -99,7 +102,7 @@ class ValidationCallback(keras.callbacks.Callback):
     def __init__(self, lr: np.ndarray, hr: np.ndarray, scale: int, lpips: Optional[LPIPS],
                  writer, csv_path: Path, step: Callable[[], int], keep_best: str,
                  export_best: Callable[..., None], best: Optional[float] = None,
-                 log: Callable[[str], None] = print, batch: int = 8,
+                 log: Callable[[str], None] = logger.info, batch: int = 8,
                  every: Optional[int] = None):
         super().__init__()
         self.every, self.epoch = every, 0
@@ -175,7 +178,7 @@ class ValidationCallback(keras.callbacks.Callback):
 
 def build_callback(cfg: Config, val_paths: list[Path], writer, run_dir: Path,
                    export_best: Callable[..., None], step: Callable[[], int],
-                   log: Callable[[str], None] = print,
+                   log: Callable[[str], None] = logger.info,
                    every: Optional[int] = None) -> Optional[ValidationCallback]:
     """The run's :class:`ValidationCallback`, or None when there are no validation files.
 

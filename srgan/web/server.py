@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import signal
@@ -42,6 +43,8 @@ from typing import Callable, Optional
 from srgan import files
 from srgan.web.options import METHODS, WebOptions  # noqa: F401 (the web page's options)
 from srgan.web.routes import create_app
+
+logger = logging.getLogger(__name__)
 
 FOLDER_PREFIX = "srgan-web-"
 PID_FILE = "server.pid"
@@ -175,7 +178,7 @@ def serve(options: WebOptions) -> None:
             and exit instead, so the socket is opened here).
     """
     for path in remove_stale_folders():
-        print(f"removed {path}, left by a server that is no longer running")
+        logger.info(f"removed {path}, left by a server that is no longer running")
     family = socket.getaddrinfo(options.host, options.port)[0][0]
     listener = socket.create_server((options.host, options.port), family=family)
     with listener, _results_folder() as folder:
@@ -185,12 +188,11 @@ def serve(options: WebOptions) -> None:
                 name, run, close = build_server(app, listener, options)
                 try:
                     port = listener.getsockname()[1]
-                    print(f"serving on http://{options.host}:{port}/ with {name}, in one "
-                          f"process (its job queue lives there); Ctrl-C to stop", flush=True)
+                    logger.info(f"serving on http://{options.host}:{port}/ with {name}, in "
+                                f"one process (its job queue lives there); Ctrl-C to stop")
                     if options.host in WILDCARDS and not options.allowed_hosts:
-                        print("note: the page answers only to localhost until "
-                              "--allowed-hosts names this machine as others reach it",
-                              flush=True)
+                        logger.info("note: the page answers only to localhost until "
+                                    "--allowed-hosts names this machine as others reach it")
                     run()
                 finally:
                     close()
