@@ -4,6 +4,7 @@ Usage:
     python -m scripts.release_weights RUN_DIR NAME [--which best|latest]
         [--recipe FILE --stage N] [--command "python train.py ..."]
         [--eval results/eval/results.json ...] [--data-note TEXT] [--licence TEXT]
+        [--aligned-faces]
 
 RUN_DIR is a training run's checkpoint folder (``generator*.weights.h5`` and cards);
 NAME is the shipped name, e.g. ``srresnet_x4_faces``. The card keeps what the run wrote
@@ -52,6 +53,10 @@ def main(argv=None) -> int:
                    "oldest first: their training and validation go into the card's history")
     p.add_argument("--data-note", default=None, help="what the training data was")
     p.add_argument("--licence", default=None, help="the terms the weights carry")
+    p.add_argument("--aligned-faces", action="store_true",
+                   help="a face model trained on whole crops aligned as --face-enhance aligns "
+                   "faces (scripts/align_faces.py): --face-enhance then warps each face to "
+                   "that crop instead of restoring it at its own scale")
     p.add_argument("--out-dir", default=str(CLONE_WEIGHTS))
     args = p.parse_args(argv)
 
@@ -89,6 +94,8 @@ def main(argv=None) -> int:
         extra["data"] = args.data_note
     if args.licence:
         extra["licence"] = args.licence
+    if args.aligned_faces:
+        extra["aligned_faces"] = True
     evaluations = []
     for path in args.eval:
         record = json.loads(Path(path).read_text())

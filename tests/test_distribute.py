@@ -103,7 +103,7 @@ def _run_workers(flags, tmp_path, epochs):
         procs.append(subprocess.Popen(
             [sys.executable, str(ROOT / "train.py"), *flags, "--strategy", "multiworker",
              "--pretrain-epochs", str(epochs), "--epochs", "0", "--steps-per-epoch", "2",
-             "--no-val", "--quiet", "--sample-every", "1000"],
+             "--no-val", "--sample-every", "1000"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
             env={**_env(), "TF_CONFIG": json.dumps(tf_config)}))
     outputs = []

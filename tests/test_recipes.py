@@ -14,7 +14,8 @@ from srgan.config import GENERATOR_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "recipes").glob("*.toml"))
-ENV = {"FACES_HQ": "/data/faces-hq", "CELEBA_ALIGNED": "/data/celeba"}
+ENV = {"FACES_HQ": "/data/faces-hq", "CELEBA_ALIGNED": "/data/celeba",
+       "ALIGNED_TRAIN": "/data/aligned/train", "ALIGNED_VAL": "/data/aligned/val"}
 
 
 def test_every_shipped_model_has_a_recipe():

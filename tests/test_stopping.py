@@ -34,7 +34,7 @@ from srgan.training.run import build_run
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["--steps-per-epoch", "2", "--pretrain-epochs", "1", "--deterministic", "--no-val",
-       "--quiet", "--sample-every", "1000"]
+       "--sample-every", "1000"]
 
 
 @pytest.fixture(scope="module")
