@@ -6,6 +6,10 @@ Usage:
 * ``sample_faces.png``: the two built-in sample faces (public-domain portraits shipped by
   matplotlib and scikit-image, in no training data), LR | bicubic | SRResNet | SRGAN |
   original, at 64 -> 256.
+* ``real_world.png``: the same faces from clean LR through SRGAN, and from degraded LR
+  (the scene benchmark's mild blur, noise and JPEG 45-75) through bicubic, the blind model
+  and ``--face-enhance`` with ``--face-model`` (``--face-model`` here, default
+  :data:`srgan.options.DEFAULT_FACE_MODEL`), against the original.
 * ``learning_curve.png`` (with ``--curves``): validation PSNR-Y and LPIPS against the
   generator step, from the ``validation.csv`` of each run (SRResNet stages, then the GAN
   run), each shifted by the step of the weights it started from, with bicubic's level.
@@ -27,6 +31,7 @@ from srgan.data import pipeline, transforms
 from srgan.evaluation import figures, metrics
 from srgan.inference.upscale import interpolate, upscale
 from srgan.models.weights import load_generator
+from srgan.pixels import to_unit_range
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,10 +50,38 @@ def sample_faces(out: Path) -> None:
         rows.append((label, [lr, *outs, hr]))
     fig = figures.contact_sheet_figure(
         rows, titles=("LR 64x64", "bicubic", "SRResNet", "SRGAN", "original 256x256"))
-    # Lossless, but RGB and optimised: about 15% smaller than matplotlib's RGBA PNG.
+    _save_rgb_png(fig, out / "sample_faces.png")
+
+
+def _save_rgb_png(fig, path: Path) -> None:
+    """Lossless, but RGB and optimised: about 15% smaller than matplotlib's RGBA PNG."""
     buf = BytesIO()
     Image.open(BytesIO(figures.png_bytes(fig))).convert("RGB").save(buf, "PNG", optimize=True)
-    files.atomic_write_bytes(out / "sample_faces.png", buf.getvalue())
+    files.atomic_write_bytes(path, buf.getvalue())
+
+
+def real_world(out: Path, face_model: str) -> None:
+    from benchmarks.scenes.compose import SceneConfig, degrade_lr
+    from srgan.inference.faces import load_restorer
+    from srgan.options import FaceOptions
+
+    srgan, blind = (load_generator(pretrained.resolve(n)).model for n in ("srgan", "blind"))
+    restorer = load_restorer(FaceOptions(face_enhance=True, face_model=face_model))
+    lpips, rows = metrics.LPIPS(), []
+    for i, path in enumerate(pipeline.sample_face_paths()):
+        hr = transforms.prepare_hr(files.read_image(path), 256).numpy().astype(np.uint8)
+        lr = transforms.degrade(hr, 4).numpy().astype(np.uint8)
+        bad, _ = degrade_lr(lr, np.random.default_rng(i), SceneConfig())
+        background = upscale(blind, bad, 4)
+        restored, results = restorer.restore(bad, background)
+        outs = [upscale(srgan, lr, 4), interpolate(bad, 4), background, restored]
+        scores = lpips(to_unit_range(np.stack(outs)), to_unit_range(np.stack([hr] * len(outs))))
+        label = f"{path.stem}\nLPIPS " + " / ".join(f"{v:.3f}" for v in scores.numpy())
+        rows.append((label, [lr, outs[0], bad, *outs[1:], hr]))
+    fig = figures.contact_sheet_figure(rows, titles=(
+        "clean LR", "SRGAN", "degraded LR", "bicubic", "blind", "--face-enhance",
+        "original"))
+    _save_rgb_png(fig, out / "real_world.png")
 
 
 def _read(run: Path) -> dict:
@@ -87,9 +120,14 @@ def main(argv=None) -> int:
                    help="runs to plot: a label, the run's checkpoint folder and the step "
                    "its starting weights had")
     p.add_argument("--out", default=str(ROOT / "docs"))
+    p.add_argument("--face-model", default=None, help="the face model of real_world.png "
+                   "(default: --face-enhance's)")
     args = p.parse_args(argv)
     out = files.check_writable_dir(Path(args.out))
     sample_faces(out)
+    from srgan.options import DEFAULT_FACE_MODEL
+
+    real_world(out, args.face_model or DEFAULT_FACE_MODEL)
     if args.curves:
         learning_curve(args.curves, out)
     print(f"wrote figures to {out}")
