@@ -6,10 +6,10 @@ Usage:
 * ``sample_faces.png``: the two built-in sample faces (public-domain portraits shipped by
   matplotlib and scikit-image, in no training data), LR | bicubic | SRResNet | SRGAN |
   original, at 64 -> 256.
-* ``real_world.png``: the same faces from clean LR through SRGAN, and from degraded LR
-  (the scene benchmark's mild blur, noise and JPEG 45-75) through bicubic, the blind model
-  and ``--face-enhance`` with ``--face-model`` (``--face-model`` here, default
-  :data:`srgan.options.DEFAULT_FACE_MODEL`), against the original.
+* ``scene_faces.png``: the largest face of a scene composed from the two sample faces,
+  from clean and from degraded LR (blur, noise, JPEG 45-75), through bicubic, SRGAN and
+  ``--face-enhance`` with ``--face-model`` (default :data:`srgan.options.DEFAULT_FACE_MODEL`),
+  against the original: the scene benchmark's contact sheets.
 * ``learning_curve.png`` (with ``--curves``): validation PSNR-Y and LPIPS against the
   generator step, from the ``validation.csv`` of each run (SRResNet stages, then the GAN
   run), each shifted by the step of the weights it started from, with bicubic's level.
@@ -31,7 +31,6 @@ from srgan.data import pipeline, transforms
 from srgan.evaluation import figures, metrics
 from srgan.inference.upscale import interpolate, upscale
 from srgan.models.weights import load_generator
-from srgan.pixels import to_unit_range
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,28 +59,67 @@ def _save_rgb_png(fig, path: Path) -> None:
     files.atomic_write_bytes(path, buf.getvalue())
 
 
-def real_world(out: Path, face_model: str) -> None:
-    from benchmarks.scenes.compose import SceneConfig, degrade_lr
-    from srgan.inference.faces import load_restorer
-    from srgan.options import FaceOptions
+def scene_faces(out: Path, face_model: str) -> None:
+    """The scene benchmark (``python -m benchmarks.scenes``) on one scene made of licence-free
+    images: the two sample faces, each cut square around the face MTCNN finds (1.5 times
+    its box), over scikit-image's ``coffee`` photo (CC0). Of its clean and its degraded
+    contact sheet, the row of the largest face, one above the other."""
+    import tempfile
 
-    srgan, blind = (load_generator(pretrained.resolve(n)).model for n in ("srgan", "blind"))
-    restorer = load_restorer(FaceOptions(face_enhance=True, face_model=face_model))
-    lpips, rows = metrics.LPIPS(), []
-    for i, path in enumerate(pipeline.sample_face_paths()):
-        hr = transforms.prepare_hr(files.read_image(path), 256).numpy().astype(np.uint8)
-        lr = transforms.degrade(hr, 4).numpy().astype(np.uint8)
-        bad, _ = degrade_lr(lr, np.random.default_rng(i), SceneConfig())
-        background = upscale(blind, bad, 4)
-        restored, results = restorer.restore(bad, background)
-        outs = [upscale(srgan, lr, 4), interpolate(bad, 4), background, restored]
-        scores = lpips(to_unit_range(np.stack(outs)), to_unit_range(np.stack([hr] * len(outs))))
-        label = f"{path.stem}\nLPIPS " + " / ".join(f"{v:.3f}" for v in scores.numpy())
-        rows.append((label, [lr, outs[0], bad, *outs[1:], hr]))
-    fig = figures.contact_sheet_figure(rows, titles=(
-        "clean LR", "SRGAN", "degraded LR", "bicubic", "blind", "--face-enhance",
-        "original"))
-    _save_rgb_png(fig, out / "real_world.png")
+    import skimage.data
+    from PIL import ImageDraw
+
+    from benchmarks.scenes.__main__ import main as scenes
+    from srgan.faces.detect import FaceDetector
+
+    detector = FaceDetector()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "faces").mkdir()
+        (tmp / "backgrounds").mkdir()
+        Image.fromarray(skimage.data.coffee()).save(tmp / "backgrounds" / "coffee.png")
+        for path in pipeline.sample_face_paths():
+            image = files.read_image(path)
+            x0, y0, x1, y1 = max(detector(image), key=lambda f: f.size).box
+            cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, 0.75 * max(x1 - x0, y1 - y0)
+            box = [round(max(0, cx - half)), round(max(0, cy - half)),
+                   round(min(image.shape[1], cx + half)), round(min(image.shape[0], cy + half))]
+            Image.fromarray(image).crop(box).save(tmp / "faces" / f"{path.stem}.png")
+        if scenes(["--faces", str(tmp / "faces"), "--faces-split", "all", "--backgrounds",
+                   str(tmp / "backgrounds"), "--scenes", "1", "--model", "srgan",
+                   "--method", "face-enhance", "--face-model", face_model,
+                   "--sheet-faces", "3", "-o", str(tmp / "out")]) != 0:
+            raise RuntimeError("the scene benchmark failed")
+        sheets = {kind: Image.open(tmp / "out" / f"contact_sheet_{kind}.png").convert("RGB")
+                  for kind in ("clean", "degraded")}
+    width = sheets["clean"].width
+
+    def rows(sheet: Image.Image) -> list[tuple[int, int]]:
+        """``(top, bottom)`` of each band of the sheet that is not all white."""
+        inked = np.asarray(sheet).min(axis=(1, 2)) < 250
+        edges = np.flatnonzero(np.diff(np.r_[0, inked.astype(int), 0]))
+        return list(zip(edges[::2], edges[1::2]))
+
+    def banner(text: str) -> Image.Image:
+        band = Image.new("RGB", (width, 28), "white")
+        ImageDraw.Draw(band).text((10, 6), text, fill="black")
+        return band
+
+    titles, *_, last = rows(sheets["degraded"])
+    parts = [sheets["degraded"].crop((0, 0, width, titles[1] + 1))]
+    for kind, label in (("clean", "clean LR (antialiased bicubic x1/4)"),
+                        ("degraded", "degraded LR (blur, noise, JPEG 45-75)")):
+        top, bottom = rows(sheets[kind])[-1]
+        parts += [banner(label), sheets[kind].crop((0, top - 8, width, bottom + 8))]
+    figure = Image.new("RGB", (width, sum(p.height for p in parts)), "white")
+    y = 0
+    for part in parts:
+        figure.paste(part, (0, y))
+        y += part.height
+    figure = figure.resize((width * 2 // 3, figure.height * 2 // 3), Image.LANCZOS)
+    buf = BytesIO()
+    figure.save(buf, "PNG", optimize=True)
+    files.atomic_write_bytes(out / "scene_faces.png", buf.getvalue())
 
 
 def _read(run: Path) -> dict:
@@ -120,14 +158,14 @@ def main(argv=None) -> int:
                    help="runs to plot: a label, the run's checkpoint folder and the step "
                    "its starting weights had")
     p.add_argument("--out", default=str(ROOT / "docs"))
-    p.add_argument("--face-model", default=None, help="the face model of real_world.png "
+    p.add_argument("--face-model", default=None, help="the face model of scene_faces.png "
                    "(default: --face-enhance's)")
     args = p.parse_args(argv)
     out = files.check_writable_dir(Path(args.out))
     sample_faces(out)
     from srgan.options import DEFAULT_FACE_MODEL
 
-    real_world(out, args.face_model or DEFAULT_FACE_MODEL)
+    scene_faces(out, args.face_model or DEFAULT_FACE_MODEL)
     if args.curves:
         learning_curve(args.curves, out)
     print(f"wrote figures to {out}")

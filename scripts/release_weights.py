@@ -37,6 +37,15 @@ def _names_only(training: dict) -> None:
             training[key] = Path(str(training[key])).name
 
 
+def _no_nan(value):
+    """``value`` with NaN (NIQE of images too small for it) as None: JSON has no NaN."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir")
@@ -103,7 +112,7 @@ def main(argv=None) -> int:
         for key in ("data", "model"):  # names, not this machine's paths
             if key in settings:
                 settings[key] = Path(str(settings[key])).name
-        evaluations.append({"settings": settings, "summary": record["summary"]})
+        evaluations.append(_no_nan({"settings": settings, "summary": record["summary"]}))
     if evaluations:
         extra["evaluation"] = evaluations
     out = Path(args.out_dir) / f"{args.name}.weights.h5"

@@ -164,8 +164,8 @@ class ZSSRConfig:
 
 
 # The face model --face-enhance uses unless --face-model names another: the best measured
-# on degraded faces (docs/real_world.md).
-DEFAULT_FACE_MODEL = "blind"
+# on the degraded scenes of benchmarks/scenes (docs/faces.md#measurements).
+DEFAULT_FACE_MODEL = "restore"
 LARGE_FACES = ("native", "skip")
 
 
@@ -177,7 +177,7 @@ class FaceOptions:
                               "aligned with --face-model and paste it back over the "
                               "upscaled photo (as GFPGAN and Real-ESRGAN's --face_enhance "
                               "do)")
-    face_model: str = flag(DEFAULT_FACE_MODEL, help="the face model: srgan, srresnet, blind "
+    face_model: str = flag(DEFAULT_FACE_MODEL, help="the face model: restore, blind, srgan, srresnet "
                            "or a .weights.h5 file with its card")
     face_min_size: float = flag(10.0, help="smallest face to restore: its box side in input "
                                 "pixels")
