@@ -9,6 +9,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Tests compare runs bit for bit (--deterministic); oneDNN's CPU kernels are outside
 # TensorFlow's op determinism, and TensorFlow reads this once, when it starts.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One worker per core (pytest.ini: -n auto): each runs its ops on one thread, instead of
+    # every worker spreading each tiny op over all the cores and waiting on the others.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
