@@ -166,7 +166,7 @@ class ZSSRConfig:
 # The face model --face-enhance uses unless --face-model names another: the best measured
 # on the degraded scenes of benchmarks/scenes (docs/faces.md#measurements).
 DEFAULT_FACE_MODEL = "restore"
-LARGE_FACES = ("native", "skip")
+LARGE_FACES = ("auto", "native", "skip")
 
 
 @dataclass(frozen=True)
@@ -185,9 +185,10 @@ class FaceOptions:
     max_faces: Optional[int] = flag(None, help="restore at most this many faces per image, "
                                     "the largest first")
     only_center_face: bool = flag(False, help="restore only the face nearest the centre")
-    large_faces: str = flag("native", choices=LARGE_FACES, help="faces larger than the face "
+    large_faces: str = flag("auto", choices=LARGE_FACES, help="faces larger than the face "
                             "model's aligned crop: restore them at their own scale "
-                            "(native) or leave them to --model (skip)")
+                            "(native), leave them to --model (skip), or the first up to "
+                            "twice the crop and the second beyond (auto)")
     faces_json: Optional[str] = flag(None, help="write each image's faces (box, five "
                                      "landmarks, score, restored or why not) to this JSON "
                                      "file")

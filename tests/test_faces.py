@@ -130,7 +130,7 @@ def test_plausible_max_faces_and_only_center_face():
     assert kept[0].landmarks.mean(0) == pytest.approx([100, 100], abs=3)
 
 
-@pytest.mark.parametrize("large", ["native", "skip"])
+@pytest.mark.parametrize("large", ["auto", "native", "skip"])
 def test_background_beyond_the_masks_is_identical(large):
     image = _photo(80, 96)
     faces = [_face_at(30, 35, 14), _face_at(70, 45, 24, degrees=15)]  # the 2nd is large
@@ -144,8 +144,25 @@ def test_background_beyond_the_masks_is_identical(large):
     assert support.any()
     assert not _changed(out, upscaled)[~support].any()
     assert _changed(out, upscaled)[support].mean() > 0.3
-    assert [r.restored for r in results] == ([True, True] if large == "native" else
-                                             [True, False])
+    assert [r.restored for r in results] == ([True, False] if large == "skip" else
+                                             [True, True])
+
+
+def test_auto_restores_large_faces_up_to_twice_the_crop_and_leaves_larger_ones():
+    image = _photo(320, 320)
+    faces = [_face_at(80, 80, 24), _face_at(200, 200, 40)]  # about 1.6 and 2.6 crops
+    upscaled = _nearest_x4(image)
+    sizes = {}
+    for large in ("auto", "native"):
+        _, results = _restorer(faces, large_faces=large).restore(image, upscaled)
+        sizes[large] = {r.face.eye_distance: (r.restored, r.crop.shape[0] if r.restored
+                                              else r.reason) for r in results}
+    assert sizes["native"][24][0] and sizes["native"][40][0]
+    assert 64 < sizes["native"][24][1] <= 128 < sizes["native"][40][1]
+    assert sizes["auto"][24] == sizes["native"][24]
+    assert sizes["auto"][40] == (
+        False, f"a {sizes['native'][40][1]} px crop, over the 128 px --large-faces auto "
+        "restores")
 
 
 def test_a_model_not_trained_on_aligned_faces_sees_the_pixels_as_they_are():

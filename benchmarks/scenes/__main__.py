@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     from benchmarks.scenes.run import FACE_SPLITS, LR_KINDS, SceneOptions
+    from srgan.options import LARGE_FACES
 
     default = SceneOptions(faces="", backgrounds="")
     p = argparse.ArgumentParser(prog="python -m benchmarks.scenes",
@@ -48,7 +49,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="--method face-enhance: the face model (as predict.py's)")
     p.add_argument("--face-background", default=None, help="--method face-enhance: the "
                    "background model (default: the first --model)")
-    p.add_argument("--large-faces", choices=("native", "skip"), default=default.large_faces,
+    p.add_argument("--large-faces", choices=LARGE_FACES, default=default.large_faces,
                    help="--method face-enhance: as predict.py's")
     p.add_argument("--save-images", action="store_true",
                    help="also write every scene's HR, LR and outputs as PNG")

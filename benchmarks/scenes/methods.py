@@ -154,7 +154,7 @@ def face_enhance(options: "SceneOptions") -> Method:
         return Output(out, np.asarray(boxes, np.float64).reshape(-1, 4), changed)
 
     name = f"faces:{Path(options.face_model).name.split('.')[0]}"
-    if options.large_faces != "native":
+    if options.large_faces != "auto":
         name += f":{options.large_faces}"
     return Method(name, run, reference=background.name)
 

@@ -49,7 +49,7 @@ class SceneOptions:
     save_images: bool = False
     face_model: str = "blind"
     face_background: Optional[str] = None
-    large_faces: str = "native"
+    large_faces: str = "auto"
     scene: SceneConfig = field(default_factory=SceneConfig)
 
 
