@@ -191,9 +191,9 @@ def background_faces(scenes: list[Scene]) -> dict:
     """``{scene index: boxes (m, 4)}``: faces that the project's detector finds with a score
     of at least 0.99 in each scene's background alone (BSD68 has photos of people), in LR
     pixels."""
-    from srgan.faces.detect import DetectOptions, FaceDetector
+    from srgan.faces.detect import FaceDetector
 
-    detect = FaceDetector(DetectOptions(score=0.99))
+    detect = FaceDetector()
     return {s.index: np.asarray([f.box for f in detect(s.bare_lr) if f.score >= 0.99],
                                 np.float64).reshape(-1, 4)
             for s in scenes if s.bare_lr is not None}

@@ -214,8 +214,10 @@ class Trainer:
         groups = [pipeline.find_images(folder, default, self.log) for folder in d.data_dirs]
         paths, val_paths = validation.split_paths(groups[0], cfg, self.log)
         self.paths = paths + [p for group in groups[1:] for p in group]
-        samples = pipeline.sample_face_paths()
-        self.hint = None if not self.paths or any(p not in samples for p in self.paths) else (
+        # Only the default data/ can fall back to the samples (find_images).
+        only_samples = default and self.paths and set(self.paths) <= set(
+            pipeline.sample_face_paths())
+        self.hint = None if not only_samples else (
             f"data: only the {len(self.paths)} built-in sample faces; for a first look that "
             f"takes minutes, not hours: {progress.QUICK_COMMAND} (real faces: data/README.md)")
         with strategy.scope():
