@@ -269,3 +269,8 @@ def test_methods_need_unique_names_and_a_reference_in_the_run():
         run.check_methods([bicubic, bicubic])
     with pytest.raises(ValueError, match="add --model srgan"):
         run.check_methods([bicubic, methods.Method("fe", bicubic.run, reference="srgan")])
+
+
+def test_face_enhance_is_measured_with_the_face_model_predict_uses():
+    from srgan.options import DEFAULT_FACE_MODEL
+    assert run.SceneOptions(faces="f", backgrounds="b").face_model == DEFAULT_FACE_MODEL

@@ -21,6 +21,7 @@ import numpy as np
 from benchmarks.scenes import compose, methods, report, scores
 from benchmarks.scenes.compose import SCALE, Scene, SceneConfig, SourceFace
 from srgan import files
+from srgan.options import DEFAULT_FACE_MODEL
 from srgan.evaluation import niqe
 
 LR_KINDS = ("clean", "degraded")
@@ -47,7 +48,7 @@ class SceneOptions:
     background_margin: float = 0.25
     min_eye: float = 8.0
     save_images: bool = False
-    face_model: str = "blind"
+    face_model: str = DEFAULT_FACE_MODEL  # what predict.py --face-enhance uses
     face_background: Optional[str] = None
     large_faces: str = "auto"
     scene: SceneConfig = field(default_factory=SceneConfig)
