@@ -155,6 +155,16 @@ def test_model_table_names_every_shipped_model_with_its_cards_scores():
         assert row["bicubic: PSNR-Y, LPIPS"] == f"{bicubic['psnr_y']:.2f}, {bicubic['lpips']:.3f}"
 
 
+def test_model_help_names_every_shipped_model():
+    out = text_io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        cli.predict_main(["--help"])
+    entry = out.getvalue().split("--model MODEL, --weights MODEL", 1)[1].split("  --", 1)[0]
+    text = " ".join(entry.split())
+    for name in pretrained.SHIPPED:
+        assert re.search(rf"\b{name}\b", text), name
+
+
 def test_readme_test_command_is_the_one_ci_runs():
     ci = [line.split("#")[0].strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
           if "pytest" in line.split("#")[0]]
