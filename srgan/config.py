@@ -75,6 +75,10 @@ class DataConfig:
                             "(srgan.data.face_degradation)")
     sharpen_hr: bool = flag(False, help="unsharp-mask the HR training targets, as "
                             "Real-ESRGAN does its ground truth (the LR is made before)")
+    aligned_faces: bool = flag(False, help="the training faces are whole faces aligned to "
+                               "--face-enhance's template (python -m scripts.align_faces "
+                               "writes them): the model card says so, and --face-enhance "
+                               "then restores each face as an aligned crop")
 
     def __post_init__(self):
         # JSON gives a list, a caller may give one folder as a string: store a tuple.

@@ -63,6 +63,7 @@ def test_recipe_agrees_with_the_card_of_the_weights_it_made(name):
         assert card["perceptual"]["layers"] == list(last.loss.feature_layers)
         assert card["perceptual"]["normalized"] == last.loss.feature_norm
     assert card["perceptual"]["backbone"] == last.loss.perceptual
+    assert bool(card.get("aligned_faces")) == last.data.aligned_faces
 
 
 def _runs(*argv):
@@ -135,7 +136,8 @@ def test_an_unknown_recipe_names_the_shipped_ones():
 def test_config_runs_every_stage_in_turn_and_the_cards_record_it(tmp_path, face_dir,
                                                                   monkeypatch):
     """Stage 2 starts from stage 1's generator, the flags given override both stages, and
-    each exported card names the recipe and the stage."""
+    each exported card names the recipe and the stage (and says aligned_faces where the
+    stage sets it)."""
     model = "\n".join(f"{k} = {v}" for k, v in TINY_MODEL.items())
     (tmp_path / "tiny.toml").write_text(f'''name = "tiny"
 [common]
@@ -160,6 +162,7 @@ about = "on from stage 1"
 init_from = "checkpoints/tiny/stage1/generator.weights.h5"
 pretrain_epochs = 1
 pretrain_lr = 1e-4
+aligned_faces = true
 ''')
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FACES", str(face_dir))
@@ -171,6 +174,8 @@ pretrain_lr = 1e-4
         assert (training["recipe"], training["recipe_stage"]) == ("tiny.toml", number)
         assert training["step"] == 2  # the flag, not the recipe's 3
         assert (tmp_path / f"logs/tiny/stage{number}").is_dir()
+        # --face-enhance reads it to restore faces as aligned crops
+        assert card.get("aligned_faces", False) == (number == 2)
     assert training["init_from"] == "checkpoints/tiny/stage1/generator.weights.h5"
     config = json.loads((tmp_path / "checkpoints/tiny/stage2/config.json").read_text())
     assert config["train"]["pretrain_lr"] == 1e-4 and config["data"]["data_dirs"] == [

@@ -251,6 +251,8 @@ class Trainer:
                              "crop": d.crop, "batch_size": d.batch_size,
                              "pixel_loss": t.pixel_loss, "ema_decay": t.ema_decay,
                              "init_from": t.init_from, **self.origin}}
+        if d.aligned_faces:  # --face-enhance reads it: srgan.inference.faces
+            card["aligned_faces"] = True
         export_generator(self.model.inference_generator, self.cfg.model,
                          self.state.dir / name, {**card, **extra})
 
