@@ -9,6 +9,7 @@ that uses each option imports it from here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -166,7 +167,13 @@ class ZSSRConfig:
 # The face model --face-enhance uses unless --face-model names another: the best measured
 # on the degraded scenes of benchmarks/scenes (docs/faces.md#measurements).
 DEFAULT_FACE_MODEL = "restore"
-LARGE_FACES = ("auto", "native", "skip")
+# The largest face each --large-faces mode restores at its own scale, in aligned crops of
+# the face model; larger ones are left to --model. auto: up to twice the crop. Measured
+# with the shipped face model on degraded LR (docs/faces.md#measurements): faces of 16-96
+# LR px gained from it (scene benchmark), faces of 156-195 px lost (LPIPS 0.418 against
+# 0.414 for the blind model alone, over 10 held-out faces at 1024 px).
+LARGE_FACE_LIMITS = {"auto": 2.0, "native": math.inf, "skip": 1.0}
+LARGE_FACES = tuple(LARGE_FACE_LIMITS)
 
 
 @dataclass(frozen=True)
@@ -188,7 +195,8 @@ class FaceOptions:
     large_faces: str = flag("auto", choices=LARGE_FACES, help="faces larger than the face "
                             "model's aligned crop: restore them at their own scale "
                             "(native), leave them to --model (skip), or the first up to "
-                            "twice the crop and the second beyond (auto)")
+                            f"{LARGE_FACE_LIMITS['auto']:g} times the crop and the second "
+                            "beyond (auto)")
     faces_json: Optional[str] = flag(None, help="write each image's faces (box, five "
                                      "landmarks, score, restored or why not) to this JSON "
                                      "file")

@@ -21,8 +21,8 @@ import numpy as np
 from benchmarks.scenes import compose, methods, report, scores
 from benchmarks.scenes.compose import SCALE, Scene, SceneConfig, SourceFace
 from srgan import files
-from srgan.options import DEFAULT_FACE_MODEL
 from srgan.evaluation import niqe
+from srgan.options import DEFAULT_FACE_MODEL
 
 LR_KINDS = ("clean", "degraded")
 FACE_SPLITS = ("validation", "all")

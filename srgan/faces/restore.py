@@ -10,13 +10,14 @@ What Real-ESRGAN's ``--face_enhance``, GFPGAN and CodeFormer do, with this proje
    template and cuts the aligned ``n x n`` LR crop, ``n = hr_size / scale`` of the face
    model (64 for the shipped models). A face larger than the crop would lose detail if it
    were shrunk to it: it is restored at its own scale on a larger crop (``native``), or
-   left to the background model (``skip``), or the first up to :data:`NATIVE_LIMIT`
-   times the crop and the second beyond (``auto``, the default). A model trained on random patches at their
-   own scale (the shipped SRGAN, SRResNet and blind models) is better served by the pixels
-   as they are: the face's square (the aligned crop's footprint, at the face's own scale
-   and orientation) is cut on the pixel grid with :data:`CONTEXT` pixels around it, so no
-   resampling blurs it. (Warping small faces up to the template, measured on the scene
-   benchmark with the shipped SRGAN, made them worse than the whole photo through it.)
+   left to the background model (``skip``), or the first up to twice the crop and the
+   second beyond (``auto``, the default; :data:`srgan.options.LARGE_FACE_LIMITS`). A
+   model trained on random patches at their own scale (the shipped SRGAN, SRResNet and
+   blind models) is better served by the pixels as they are: the face's square (the
+   aligned crop's footprint, at the face's own scale and orientation) is cut on the pixel
+   grid with :data:`CONTEXT` pixels around it, so no resampling blurs it. (Warping small
+   faces up to the template, measured on the scene benchmark with the shipped SRGAN, made
+   them worse than the whole photo through it.)
 3. The face model upscales the crops (all of one size in one batch).
 4. :mod:`srgan.faces.paste` puts each face back into the upscaled photo through the
    inverse transform, under a soft mask and with its colour matched.
@@ -36,18 +37,11 @@ import numpy as np
 
 from srgan.faces import align, paste
 from srgan.faces.detect import DetectOptions, Face, FaceDetector, plausible
-from srgan.options import FaceOptions
+from srgan.options import LARGE_FACE_LIMITS, FaceOptions
 
 # LR pixels of real context around the face square of a model not trained on aligned faces
 # (like predict.py's --tile-pad); its output there is cut off again.
 CONTEXT = 16
-# How large a face each --large-faces mode restores, in crops of the aligned face model.
-# auto: restored at its own scale up to twice the crop, left to --model beyond. Measured
-# with the shipped face model on degraded LR (docs/faces.md#measurements): faces of 16-96
-# LR px gained from it (scene benchmark), faces of 156-195 px lost (LPIPS 0.418 against
-# 0.414 for the blind model alone, over 10 held-out faces at 1024 px).
-NATIVE_LIMIT = 2.0
-LARGE_FACE_LIMITS = {"native": math.inf, "auto": NATIVE_LIMIT, "skip": 1.0}
 
 
 @dataclass
