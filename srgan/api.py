@@ -1,7 +1,7 @@
 """The Python API: a generator by name, and an image array upscaled the way predict.py does.
 
     import srgan
-    generator = srgan.load("srgan_x4_faces")   # or srgan, srresnet, blind, restore, srcnn, a path
+    generator = srgan.load("srgan_x4_faces")   # or a short name (srgan, blind, ...), a path
     generator.card["training"]["step"]         # its model card; generator.model is Keras
     sr = srgan.upscale(image, model=generator)  # uint8 (H, W, 3) -> (4H, 4W, 3)
 

@@ -128,7 +128,7 @@ def test_a_bad_recipe_file_is_named_with_what_is_wrong(tmp_path, text, words):
 
 def test_an_unknown_recipe_names_the_shipped_ones():
     with pytest.raises(FileNotFoundError, match="no shipped recipe of that name "
-                       r"\(srcnn_x4_faces, srgan_x4_faces, srgan_x4_faces_restore, "):
+                       r"\(srcnn_x4_faces, srgan_x4_faces, srgan_x4_faces_blind, "):
         recipes.find("srgan_x8")
 
 
