@@ -89,12 +89,42 @@ def test_build_callback_resumes_the_best_value(tiny_cfg, face_dir, tmp_path, lpi
     run_dir = tmp_path / "ckpt"
     run_dir.mkdir()
     (run_dir / "generator_best.json").write_text(
-        json.dumps({"validation": {"keep_best": "lpips", "lpips": 0.25, "psnr": 20.0}}))
+        json.dumps({"validation": {"keep_best": "lpips", "lpips": 0.25, "psnr": 20.0,
+                                   "bicubic_psnr": 18.0, "bicubic_lpips": 0.5}}))
     val = [face_dir / "a.jpg"]
     writer = tf.summary.create_file_writer(str(tmp_path / "logs"))
     args = (writer, run_dir, lambda **e: None, lambda: 0, lambda m: None)
     assert validation.build_callback(tiny_cfg, [], *args) is None
     cb = validation.build_callback(tiny_cfg, val, *args)
     assert cb.best == 0.25 and cb.hr.shape == (1, 32, 32, 3) and cb.hr.dtype == np.uint8
+    assert cb.best_baseline == {"psnr": 18.0, "lpips": 0.5}
     cb = validation.build_callback(_cfg(tiny_cfg, keep_best="psnr"), val, *args)
     assert cb.best is None  # the recorded best was chosen by another metric
+
+
+@pytest.mark.parametrize("shift, kept", [(0.0, True), (0.5, False)])
+def test_a_best_scored_on_other_validation_lr_is_not_kept(tmp_path, lpips, shift, kept):
+    """A resumed run whose validation LR changed (clean -> degraded) must not keep comparing
+    against a best it can never reach: the best is dropped when bicubic scores differ."""
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (2, 32, 32, 3), np.uint8)
+    lr = rng.uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32)
+    exported, lines = [], []
+    writer = tf.summary.create_file_writer(str(tmp_path / "logs"))
+
+    def callback(best, best_baseline):
+        return validation.ValidationCallback(
+            lr, hr, 4, lpips, writer, tmp_path / "validation.csv", lambda: 10,
+            "lpips", lambda **extra: exported.append(extra["validation"]), best=best,
+            log=lines.append, best_baseline=best_baseline)
+
+    probe = callback(None, None)
+    probe.on_train_begin()
+    baseline = {**probe.baseline, "psnr": probe.baseline["psnr"] + shift}
+    cb = callback(1e-6, baseline)  # a best no output here can beat
+    cb.set_model(SimpleNamespace(phase="gan", inference_generator=lambda x, training: (
+        rng.uniform(-1, 1, hr.shape).astype(np.float32))))
+    cb.on_train_begin()
+    cb.on_epoch_end(0)
+    assert (cb.best == 1e-6) == kept and (len(exported) == 0) == kept
+    assert any("not comparable" in line for line in lines) != kept

