@@ -14,6 +14,7 @@ its C++ start-up lines kept off the terminal as the commands keep them
 from __future__ import annotations
 
 import os
+import weakref
 from typing import TYPE_CHECKING, Optional, Union
 
 from srgan import console
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
     from srgan.models.weights import Generator
 
+# Keras model -> {backend: runner}: the ONNX and TFLite conversions (seconds each) are made
+# once per loaded generator, not on every upscale() call; dropped with the model.
+_RUNNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def load(name: Union[str, os.PathLike] = "srgan") -> "Generator":
     """A trained generator and its model card, by name, like a Keras Hub preset.
@@ -71,7 +75,8 @@ def upscale(image: "np.ndarray", model: Union[str, os.PathLike, "Generator"] = "
         image: uint8 ``(H, W)`` or ``(H, W, 1)`` gray, ``(H, W, 3)`` RGB or ``(H, W, 4)``
             RGBA, any size.
         model: a name or path for :func:`load`, or a generator it returned (load once and
-            pass it when upscaling many images).
+            pass it when upscaling many images: its ONNX or TFLite conversion is then made
+            on the first call only).
         tile: LR tile side (default: the largest that fits ``max_memory``).
         tile_pad, pre_pad, batch_size, alpha_upsampler, backend: as predict.py's flags.
         max_memory: MiB the tiles may use (default: a quarter of the available memory, at
@@ -92,5 +97,8 @@ def upscale(image: "np.ndarray", model: Union[str, os.PathLike, "Generator"] = "
                              max_memory=max_memory, batch_size=batch_size,
                              alpha_upsampler=alpha_upsampler, backend=backend)
     generator = load(model) if isinstance(model, (str, os.PathLike)) else model
-    runner = make_runner(generator, options.backend)
+    runners = _RUNNERS.setdefault(generator.model, {})
+    if options.backend not in runners:
+        runners[options.backend] = make_runner(generator, options.backend)
+    runner = runners[options.backend]
     return upscale_image(runner, image, generator.scale, **upscale_kwargs(options))

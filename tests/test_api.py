@@ -70,3 +70,22 @@ def test_upscale_names_a_bad_input(tiny_generator):
         srgan.upscale(np.zeros((8, 8, 3), np.float32), model=tiny_generator)
     with pytest.raises(ValueError, match="backend"):
         srgan.upscale(np.zeros((8, 8, 3), np.uint8), model=tiny_generator, backend="nope")
+
+
+def test_upscale_converts_a_generator_once_per_backend(tiny_generator, monkeypatch):
+    """ONNX/TFLite conversion takes seconds: upscale() makes it on a generator's first call."""
+    from srgan.inference import backends
+
+    made = []
+    real = backends.make_runner
+    monkeypatch.setattr(backends, "make_runner",
+                        lambda g, backend: made.append(backend) or real(g, backend))
+    image = np.zeros((8, 8, 3), np.uint8)
+    loaded = srgan.load(tiny_generator.path)  # a fresh model: nothing cached for it yet
+    first = srgan.upscale(image, model=loaded, tile=8)
+    np.testing.assert_array_equal(srgan.upscale(image, model=loaded, tile=8), first)
+    srgan.upscale(image, model=loaded, tile=8, backend="tflite")
+    srgan.upscale(image, model=loaded, tile=8, backend="tflite")
+    assert made == ["keras", "tflite"]
+    srgan.upscale(image, model=srgan.load(tiny_generator.path), tile=8)  # another model
+    assert made == ["keras", "tflite", "keras"]
