@@ -6,7 +6,10 @@ copy at most ``--detect-size`` pixels wide), fitted onto the template
 photo (antialiased when shrinking), so each output is a whole HR face framed exactly as
 ``predict.py --face-enhance`` frames faces at inference. Each training face is written
 ``--jitter`` times, each under a small random similarity (rotation, scale, shift of the
-size of the detector's landmark noise), so the model learns to forgive it.
+size of the detector's landmark noise), so the model learns to forgive it. With
+``--zoom Z`` each training copy is also enlarged about the crop's centre by a factor drawn
+from ``[1, Z]``: the crop then shows the face larger than the template, cut at its edges,
+as ``--face-enhance`` shows a face larger than the crop (restored at its own scale).
 
 The validation faces that ``train.py`` would hold out of ``--data`` go to ``OUT/val`` (one
 each, no jitter), the rest to ``OUT/train``:
@@ -23,10 +26,12 @@ import math
 import numpy as np
 
 
-def _jitter(rng, size: int, degrees: float, scale: float, shift: float) -> np.ndarray:
-    """A random similarity about the centre of a ``size`` square: ``(3, 3)``."""
+def _jitter(rng, size: int, degrees: float, scale: float, shift: float,
+            zoom: float = 1.0) -> np.ndarray:
+    """A random similarity about the centre of a ``size`` square: ``(3, 3)``; its scale is
+    ``1 +- scale`` times a zoom drawn from ``[1, zoom]``."""
     a = math.radians(rng.uniform(-degrees, degrees))
-    s = rng.uniform(1 - scale, 1 + scale)
+    s = rng.uniform(1 - scale, 1 + scale) * (rng.uniform(1.0, zoom) if zoom > 1 else 1.0)
     c = size / 2
     m = np.array([[s * math.cos(a), -s * math.sin(a), 0], [s * math.sin(a), s * math.cos(a), 0],
                   [0, 0, 1]])
@@ -41,10 +46,14 @@ def main() -> None:
     p.add_argument("--hr-size", type=int, default=256, help="side of the aligned HR crop")
     p.add_argument("--scale", type=int, default=4, help="the face model's scale")
     p.add_argument("--jitter", type=int, default=8, help="crops per training face")
+    p.add_argument("--zoom", type=float, default=1.0, help="enlarge each training copy by "
+                   "a factor drawn from [1, ZOOM] (faces larger than the crop)")
     p.add_argument("--detect-size", type=int, default=512)
     p.add_argument("--min-score", type=float, default=0.8)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
+    if args.zoom < 1:
+        p.error(f"--zoom must be at least 1, got {args.zoom}")
 
     from pathlib import Path
 
@@ -78,8 +87,8 @@ def main() -> None:
             m = align.similarity(landmarks, target)
             copies = args.jitter if split == "train" else 1
             for j in range(copies):
-                mj = m if copies == 1 else (
-                    _jitter(rng, args.hr_size, 4.0, 0.05, 1.0 * args.scale) @ np.vstack(
+                mj = m if copies == 1 else (_jitter(
+                    rng, args.hr_size, 4.0, 0.05, 1.0 * args.scale, args.zoom) @ np.vstack(
                         [m, [0, 0, 1]]))[:2]
                 crop = align.extract(image, mj, args.hr_size)
                 files.atomic_save_image(out_dir / f"{path.stem}_{j}.png", crop)

@@ -288,3 +288,25 @@ def test_predict_cli_face_enhance_with_no_face_writes_the_plain_output(tmp_path)
                                   "--face-model", "srcnn"]) == 0
     assert ((tmp_path / "plain" / "p0_x4.png").read_bytes()
             == (tmp_path / "faces" / "p0_x4.png").read_bytes())
+
+
+def test_align_faces_zoom_enlarges_about_the_centre_and_leaves_plain_crops_as_they_were():
+    from scripts.align_faces import _jitter
+
+    rng = np.random.default_rng(0)
+    scales = []
+    for _ in range(200):
+        m = _jitter(rng, 64, 0.0, 0.0, 0.0, zoom=2.0)
+        assert np.allclose(m[:2, :2] @ [32, 32] + m[:2, 2], [32, 32])  # the centre stays
+        scales.append(m[0, 0])
+    assert 1.0 <= min(scales) < 1.05 and 1.95 < max(scales) <= 2.0
+    # Without zoom the random stream is the one crops were made with before --zoom existed:
+    # angle, scale and a 2-D shift, nothing more.
+    rng, plain = np.random.default_rng(1), np.random.default_rng(1)
+    m = _jitter(rng, 64, 4.0, 0.05, 4.0)
+    a = np.radians(plain.uniform(-4, 4))
+    s = plain.uniform(0.95, 1.05)
+    shift = plain.uniform(-4, 4, 2)
+    assert np.allclose(m[:2, :2], s * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]))
+    assert np.allclose(m[:2, 2], 32 - m[:2, :2] @ [32, 32] + shift)
+    assert rng.uniform() == plain.uniform()
