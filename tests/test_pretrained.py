@@ -43,16 +43,26 @@ def test_each_shipped_file_loads_with_its_card_and_architecture(shipped):
     assert cfg.scale == 4 and raw["hr_size"] == 256
 
 
-def _sample_scores(generator):
-    """PSNR-Y of the model and of bicubic on the built-in sample faces at 64 -> 256."""
+# The shipped models trained on degraded LR (Real-ESRGAN's or GFPGAN's): they sharpen what
+# they are given, so on clean bicubic LR they trade fidelity by design (the blind GAN: -1.3
+# and -1.8 dB against bicubic on the two sample faces). Their fidelity check is on the
+# inputs they are for.
+DEGRADED_LR_MODELS = {"blind", "blindgan", "restore"}
+
+
+def _sample_scores(generator, kind="bicubic", seeds=(None,)):
+    """PSNR-Y of the model and of bicubic on the built-in sample faces at 64 -> 256, the LR
+    made by ``kind`` from each stateless seed ``(0, s)``."""
     out = []
     for path in pipeline.sample_face_paths():
         hr = transforms.prepare_hr(files.read_image(path), 256)
-        lr = transforms.degrade(hr, 4).numpy().astype(np.uint8)
-        hr = hr.numpy().astype(np.uint8)
-        sr = upscale(generator, lr, 4)
-        out.append((metrics.psnr(sr, hr, crop_border=4, y_only=True),
-                    metrics.psnr(interpolate(lr, 4), hr, crop_border=4, y_only=True)))
+        for s in seeds:
+            seed = None if s is None else np.array([0, s], np.int64)
+            lr = transforms.degrade(hr, 4, kind, seed).numpy().astype(np.uint8)
+            sr = upscale(generator, lr, 4)
+            ref = hr.numpy().astype(np.uint8)
+            out.append((metrics.psnr(sr, ref, crop_border=4, y_only=True),
+                        metrics.psnr(interpolate(lr, 4), ref, crop_border=4, y_only=True)))
     return out
 
 
@@ -64,8 +74,11 @@ def test_shipped_srresnet_beats_bicubic_on_the_sample_faces():
         assert model >= bicubic + 0.5, scores
 
 
-def test_shipped_srgan_stays_near_bicubic_fidelity(shipped):
-    """The perceptual model trades PSNR for detail, but not much: within 1 dB of bicubic."""
+def test_shipped_models_stay_near_bicubic_fidelity_on_their_inputs(shipped):
+    """The perceptual models trade PSNR for detail, but not much: within 1 dB of bicubic,
+    on clean LR for the clean-LR models, on Real-ESRGAN-degraded LR for the blind ones."""
     name, _, generator, _ = shipped
-    for model, bicubic in _sample_scores(generator):
+    scores = (_sample_scores(generator, "realesrgan", seeds=(0, 1, 2))
+              if name in DEGRADED_LR_MODELS else _sample_scores(generator))
+    for model, bicubic in scores:
         assert model >= bicubic - 1.0, (name, model, bicubic)
