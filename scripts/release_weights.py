@@ -10,12 +10,13 @@ RUN_DIR is a training run's checkpoint folder (``generator*.weights.h5`` and car
 NAME is the shipped name, e.g. ``srresnet_x4_faces``. The card keeps what the run wrote
 (architecture, training step, hours, hardware, data folders, validation scores, and the
 recipe file and stage when ``train.py --config`` made it) and adds the command, the data
-and its licence, and the summaries of ``evaluate.py`` runs
-(``results.json``). The weights are re-saved through the same export as training, so the
+and its licence, the learning curve (every row of the run's ``validation.csv``, as
+``curve``), and the summaries of ``evaluate.py`` runs (``results.json``). The weights are re-saved through the same export as training, so the
 file is the plain-Keras format (card format 2). Files are written atomically.
 """
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from srgan import files
 from srgan.models.weights import (GENERATOR_BEST_WEIGHTS, GENERATOR_WEIGHTS,
                                   export_generator, generator_json, load_generator)
 from srgan.pretrained import CLONE_WEIGHTS
+from srgan.training.validation import CSV_NAME
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -44,6 +46,18 @@ def _no_nan(value):
     if isinstance(value, list):
         return [_no_nan(v) for v in value]
     return None if isinstance(value, float) and value != value else value
+
+
+def _curve(run_dir: Path) -> list[dict]:
+    """The run's validation rows (``validation.csv``: phase, epoch, step, the model's and
+    bicubic's PSNR-Y, SSIM and LPIPS), numbers as numbers; ``[]`` when it has none."""
+    path = run_dir / CSV_NAME
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: v if k == "phase" else (int(v) if k in ("epoch", "step") else float(v))
+             for k, v in row.items()} for row in rows]
 
 
 def main(argv=None) -> int:
@@ -105,6 +119,9 @@ def main(argv=None) -> int:
         extra["licence"] = args.licence
     if args.aligned_faces:
         extra["aligned_faces"] = True
+    curve = _curve(Path(args.run_dir))
+    if curve:
+        extra["curve"] = _no_nan(curve)
     evaluations = []
     for path in args.eval:
         record = json.loads(Path(path).read_text())
