@@ -63,7 +63,8 @@ def upscale(image: "np.ndarray", model: Union[str, os.PathLike, "Generator"] = "
             pre_pad: int = PredictOptions.pre_pad, max_memory: Optional[int] = None,
             batch_size: int = PredictOptions.batch_size,
             alpha_upsampler: str = PredictOptions.alpha_upsampler,
-            backend: str = PredictOptions.backend) -> "np.ndarray":
+            backend: str = PredictOptions.backend,
+            self_ensemble: bool = PredictOptions.self_ensemble) -> "np.ndarray":
     """Upscale one image by the model's scale, in tiles as ``predict.py -i`` does.
 
     The same path as predict.py: tiles sized from a memory budget, ``tile_pad`` pixels of
@@ -78,7 +79,8 @@ def upscale(image: "np.ndarray", model: Union[str, os.PathLike, "Generator"] = "
             pass it when upscaling many images: its ONNX or TFLite conversion is then made
             on the first call only).
         tile: LR tile side (default: the largest that fits ``max_memory``).
-        tile_pad, pre_pad, batch_size, alpha_upsampler, backend: as predict.py's flags.
+        tile_pad, pre_pad, batch_size, alpha_upsampler, backend, self_ensemble: as
+            predict.py's flags.
         max_memory: MiB the tiles may use (default: a quarter of the available memory, at
             most 1024).
 
@@ -95,10 +97,13 @@ def upscale(image: "np.ndarray", model: Union[str, os.PathLike, "Generator"] = "
 
     options = PredictOptions(tile=tile, tile_pad=tile_pad, pre_pad=pre_pad,
                              max_memory=max_memory, batch_size=batch_size,
-                             alpha_upsampler=alpha_upsampler, backend=backend)
+                             alpha_upsampler=alpha_upsampler, backend=backend,
+                             self_ensemble=self_ensemble)
     generator = load(model) if isinstance(model, (str, os.PathLike)) else model
     runners = _RUNNERS.setdefault(generator.model, {})
-    if options.backend not in runners:
-        runners[options.backend] = make_runner(generator, options.backend)
-    runner = runners[options.backend]
+    key = (options.backend, options.self_ensemble)
+    if key not in runners:
+        runners[key] = make_runner(generator, options.backend,
+                                   self_ensemble=options.self_ensemble)
+    runner = runners[key]
     return upscale_image(runner, image, generator.scale, **upscale_kwargs(options))

@@ -61,6 +61,9 @@ class PredictOptions:
                         "Runtime on CPU, converted at start), or tflite run with XNNPACK, "
                         "converted at start with float32, float16 or int8 (dynamic-range) "
                         "weights")
+    self_ensemble: bool = flag(False, help="average with the result of the mirrored "
+                                   "input (the flip of EDSR's self-ensemble): a little more "
+                                   "PSNR from the PSNR models, twice the time")
     overwrite: bool = flag(False, help="replace outputs that exist instead of skipping them")
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
 
@@ -97,6 +100,9 @@ class EvaluateOptions:
                        "its weights are present and it is not the model evaluated)")
     tile: Optional[int] = flag(None, help="run the generator on LR tiles of this size "
                                "(bounds memory)")
+    self_ensemble: bool = flag(False, help="average with the result of the mirrored "
+                                   "input (the flip of EDSR's self-ensemble): a little more "
+                                   "PSNR from the PSNR models, twice the time")
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
     degradation: str = flag("bicubic", choices=DEGRADATIONS, help="how LR is made from "
                             "HR: antialiased bicubic; Real-ESRGAN's random blur, resize, "

@@ -78,8 +78,9 @@ def test_upscale_converts_a_generator_once_per_backend(tiny_generator, monkeypat
 
     made = []
     real = backends.make_runner
-    monkeypatch.setattr(backends, "make_runner",
-                        lambda g, backend: made.append(backend) or real(g, backend))
+    monkeypatch.setattr(backends, "make_runner", lambda g, backend, self_ensemble=False: (
+        made.append(backend + "+flip" * self_ensemble) or real(g, backend,
+                                                               self_ensemble=self_ensemble)))
     image = np.zeros((8, 8, 3), np.uint8)
     loaded = srgan.load(tiny_generator.path)  # a fresh model: nothing cached for it yet
     first = srgan.upscale(image, model=loaded, tile=8)
@@ -87,5 +88,8 @@ def test_upscale_converts_a_generator_once_per_backend(tiny_generator, monkeypat
     srgan.upscale(image, model=loaded, tile=8, backend="tflite")
     srgan.upscale(image, model=loaded, tile=8, backend="tflite")
     assert made == ["keras", "tflite"]
+    for _ in range(2):  # the self-ensemble is a runner of its own, made once too
+        srgan.upscale(image, model=loaded, tile=8, self_ensemble=True)
+    assert made == ["keras", "tflite", "keras+flip"]
     srgan.upscale(image, model=srgan.load(tiny_generator.path), tile=8)  # another model
-    assert made == ["keras", "tflite", "keras"]
+    assert made == ["keras", "tflite", "keras+flip", "keras"]

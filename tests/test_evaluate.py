@@ -290,3 +290,18 @@ def test_evaluate_without_reference_upscales_the_photos_as_they_are(tmp_path, we
                           "--no-reference", "--rank-by", "lpips"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs ground truth" in err[0]
+
+
+def test_evaluate_self_ensemble_scores_the_averaged_output(tmp_path, face_dir, weights):
+    """--self-ensemble changes the model's row only, and says so in the settings."""
+    records = {}
+    for name, extra in (("plain", []), ("ensemble", ["--self-ensemble"])):
+        out = tmp_path / name
+        assert evaluate_main(["--data", str(face_dir), "--weights", str(weights), "-o",
+                              str(out), "--no-srcnn", "--sheet-rows", "1"] + extra) == 0
+        records[name] = json.loads((out / "results.json").read_text())
+    plain, ensemble = records["plain"], records["ensemble"]
+    assert "self_ensemble" not in plain["settings"]
+    assert ensemble["settings"]["self_ensemble"] == "left-right flip"
+    assert ensemble["summary"]["bicubic"] == plain["summary"]["bicubic"]
+    assert ensemble["summary"]["sr"]["psnr_y"] != plain["summary"]["sr"]["psnr_y"]

@@ -145,8 +145,8 @@ def runners_used(monkeypatch):
     """``[(runner, calls)]``: each runner predict_folder built, and how many batches it ran."""
     used = []
 
-    def spy(generator, backend, window=64):
-        runner = backends.make_runner(generator, backend, window)
+    def spy(generator, backend, window=64, self_ensemble=False):
+        runner = backends.make_runner(generator, backend, window, self_ensemble)
         used.append([runner, 0])
         return runner
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from srgan.config import ModelConfig
-from srgan.inference.backends import KerasRunner
+from srgan.inference.backends import FlipEnsemble, KerasRunner
 from srgan.inference.upscale import receptive_radius, upscale, upscale_stack
 from srgan.models.generators import build_generator
 from srgan.models.layers import PixelShuffle
@@ -267,3 +267,22 @@ def test_traces_once_for_all_tile_shapes(gen4):
 def test_rejects_bad_input(gen4, image, scale, kwargs):
     with pytest.raises(ValueError):
         upscale(gen4, image, scale, **kwargs)
+
+
+def test_flip_ensemble_averages_the_image_and_its_mirror(gen4):
+    """The ensemble is the rounded mean of the plain output and the mirrored output of the
+    mirrored input, tiled or not; a random generator is not mirror-symmetric, so both
+    halves count."""
+    image = _image((12, 17, 3))
+    plain = upscale(gen4, image, 4).astype(np.float32)
+    mirrored = upscale(gen4, np.ascontiguousarray(image[:, ::-1]), 4)[:, ::-1]
+    assert _max_diff(plain.astype(np.uint8), mirrored) > 8
+    expected = np.round((plain + mirrored) / 2).astype(np.uint8)
+    ensemble = FlipEnsemble(KerasRunner(gen4))
+    assert _max_diff(upscale(ensemble, image, 4), expected) == 0
+    pad = _pad(gen4) + 8
+    assert _max_diff(upscale(ensemble, image, 4, tile=7, tile_pad=pad, blend=8), expected) <= 1
+    # A symmetric input gives a symmetric output.
+    symmetric = np.concatenate([image, image[:, ::-1]], axis=1)
+    out = upscale(ensemble, symmetric, 4)
+    assert _max_diff(out, np.ascontiguousarray(out[:, ::-1])) <= 1

@@ -39,9 +39,10 @@ from srgan import files
 from srgan.data import transforms
 from srgan.evaluation import figures, metrics, report
 from srgan.evaluation.niqe import niqe
+from srgan.inference.backends import make_runner
 from srgan.inference.upscale import INTERPOLATIONS, interpolate, upscale
 from srgan.models.weights import Generator
-from srgan.options import EvaluateOptions
+from srgan.options import BACKENDS, EvaluateOptions
 from srgan.pixels import to_unit_range
 
 logger = logging.getLogger(__name__)
@@ -271,7 +272,8 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
         raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
     lpips = metrics.LPIPS() if options.reference else None
     baselines = baseline_models(generator, options)
-    results, failures = evaluate_folder(paths, root, generator.model, scale, hr_size, lpips,
+    model = make_runner(generator, BACKENDS[0], self_ensemble=options.self_ensemble)
+    results, failures = evaluate_folder(paths, root, model, scale, hr_size, lpips,
                                         options, baselines=baselines)
     if not results:
         raise ValueError(f"{root}: none of the {len(paths)} images could be evaluated")
@@ -282,6 +284,8 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
                 "degradation": options.degradation}
     if options.degradation != "bicubic":
         settings["seed"] = options.seed
+    if options.self_ensemble:
+        settings["self_ensemble"] = "left-right flip"
     if options.reference:
         settings["hr_niqe"] = mean_score([r["hr_niqe"] for r in results])
     else:
@@ -297,7 +301,7 @@ def run(generator: Generator, options: EvaluateOptions) -> int:
         files.safe_output_path(out_dir, "sr_vs_bicubic.png"), figures.png_bytes(figure)))
     rows = []
     for label, r in contact_rows(results, rank_by, options.sheet_rows):
-        hr, lr, outs = load_candidates(Path(r["path"]), scale, generator.model, hr_size,
+        hr, lr, outs = load_candidates(Path(r["path"]), scale, model, hr_size,
                                        options, r["index"])
         rows.append((label, [lr, outs["bicubic"], outs["sr"]] + ([] if hr is None else [hr])))
     if rows:

@@ -48,7 +48,8 @@ def predict_samples(generator: Generator, options: PredictOptions,
         raise ValueError(f"{generator.path}: its model card has no hr_size, so the sample "
                          f"faces cannot be prepared as in training; pass --input instead")
     out_dir = files.check_writable_dir(Path(options.output))
-    runner = make_runner(generator, options.backend, window=hr_size // scale)
+    runner = make_runner(generator, options.backend, window=hr_size // scale,
+                         self_ensemble=options.self_ensemble)
     logger.info(f"{'image':<20} {'PSNR SR':>8} {'bicubic':>8} {'SSIM SR':>8} {'bicubic':>8}  (Y, dB)")
     for path in pipeline.sample_face_paths():
         hr = transforms.prepare_hr(files.read_image(path, max_pixels=options.max_pixels), hr_size)

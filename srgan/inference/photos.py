@@ -106,7 +106,7 @@ def predict_folder(generator: Generator, options: PredictOptions,
     paths = files.list_images(root)
     if not paths:
         raise FileNotFoundError(f"{root}: no images (jpg, jpeg, png, bmp, webp) found")
-    runner = make_runner(generator, options.backend)
+    runner = make_runner(generator, options.backend, self_ensemble=options.self_ensemble)
     kwargs = upscale_kwargs(options)
     suffix = f"x{scale}" if options.suffix is None else options.suffix
     # On a terminal a bar under the per-file lines; none in a log file (disable=None).

@@ -66,7 +66,8 @@ def predict_video(generator: Generator, options: PredictOptions,
         raise OSError(f"{src}: cannot read as a video ({files.first_line(e)})") from None
     (width, height), fps = meta["size"], meta["fps"]
     size = output_size(width, height, options.outscale or scale)
-    runner, kwargs = make_runner(generator, options.backend), upscale_kwargs(options)
+    runner = make_runner(generator, options.backend, self_ensemble=options.self_ensemble)
+    kwargs = upscale_kwargs(options)
     audio = {"audio_path": str(src), "audio_codec": "copy"} if meta.get("audio_codec") else {}
     total = round(meta["duration"] * fps) if meta.get("duration") else None
     count, tracker = 0, FaceTracker()
