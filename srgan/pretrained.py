@@ -1,7 +1,8 @@
 """The trained generators that ship with the package, and which one a command uses.
 
 ``srresnet_x4_faces`` (PSNR-oriented, L1-trained SRResNet), ``srgan_x4_faces`` (the same
-network after the GAN stage), ``srresnet_x4_faces_blind`` (fine-tuned on Real-ESRGAN
+network after the GAN stage), ``srgan_x4_faces_hq`` (that one after a second GAN stage on
+high-quality aligned faces alone), ``srresnet_x4_faces_blind`` (fine-tuned on Real-ESRGAN
 degradations), ``srgan_x4_faces_blind`` (that model after a GAN stage on the same
 degradations), ``srgan_x4_faces_restore`` (the face model of ``--face-enhance``, trained on
 aligned faces with GFPGAN's degradations) and ``srcnn_x4_faces`` (the classic baseline):
@@ -38,7 +39,8 @@ CLONE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 # Short name -> shipped name; either names the model (--model srgan, srgan.load("srgan")).
 SHIPPED = {"srresnet": "srresnet_x4_faces", "srgan": "srgan_x4_faces",
            "srcnn": "srcnn_x4_faces", "blind": "srresnet_x4_faces_blind",
-           "blindgan": "srgan_x4_faces_blind", "restore": "srgan_x4_faces_restore"}
+           "blindgan": "srgan_x4_faces_blind", "restore": "srgan_x4_faces_restore",
+           "srgan-hq": "srgan_x4_faces_hq"}
 
 
 def weights_dirs() -> list[Path]:
@@ -68,8 +70,8 @@ def resolve(model: Optional[str], checkpoint_dir: str | Path = "checkpoints") ->
     """The weights file a ``--model`` value names.
 
     Args:
-        model: a shipped name (``srresnet``, ``srgan``, ``srcnn``, ``blind``, ``blindgan``,
-            ``restore``, or the full name such as ``srgan_x4_faces``), a ``.weights.h5``
+        model: a shipped name (``srresnet``, ``srgan``, ``srgan-hq``, ``srcnn``, ``blind``,
+            ``blindgan``, ``restore``, or the full name such as ``srgan_x4_faces``), a ``.weights.h5``
             path, or None: the newest generator exported into ``checkpoint_dir`` by a
             training run, if any, else the shipped SRGAN.
         checkpoint_dir: where ``train.py`` exports its generator.
