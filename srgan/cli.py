@@ -225,8 +225,8 @@ def _add_model_flag(p: argparse.ArgumentParser, methods: bool = True) -> None:
     p.add_argument("--model", "--weights", dest="model", default=None,
                    help="srresnet, srgan, srgan-hq, srcnn, blind, blindgan or restore (the "
                    "shipped face models, or their full names such as srgan_x4_faces; "
-                   "srgan-hq: srgan trained further on high-quality aligned faces; blind: trained on "
-                   "Real-ESRGAN-degraded faces; blindgan: the same after a GAN stage, more "
+                   "srgan-hq: srgan trained further on high-quality aligned faces; blind: "
+                   "trained on Real-ESRGAN-degraded faces; blindgan: the same after a GAN stage, more "
                    "texture; restore: --face-enhance's face model, for aligned faces), or "
                    "a .weights.h5 file with its .json card "
                    "beside it (default: "

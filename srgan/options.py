@@ -21,6 +21,9 @@ BACKENDS = ("keras", "keras-xla", "onnx", "tflite", "tflite-float16", "tflite-in
 ALPHA_UPSAMPLERS = ("bicubic", "model")
 EXTENSIONS = ("png", "jpg", "webp", "auto")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm")
+# --self-ensemble of predict.py and evaluate.py (srgan.inference.backends.FlipEnsemble).
+SELF_ENSEMBLE_HELP = ("average with the result of the mirrored input (the flip of EDSR's "
+                      "self-ensemble): a little more PSNR from the PSNR models, twice the time")
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,7 @@ class PredictOptions:
                         "Runtime on CPU, converted at start), or tflite run with XNNPACK, "
                         "converted at start with float32, float16 or int8 (dynamic-range) "
                         "weights")
-    self_ensemble: bool = flag(False, help="average with the result of the mirrored "
-                                   "input (the flip of EDSR's self-ensemble): a little more "
-                                   "PSNR from the PSNR models, twice the time")
+    self_ensemble: bool = flag(False, help=SELF_ENSEMBLE_HELP)
     overwrite: bool = flag(False, help="replace outputs that exist instead of skipping them")
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
 
@@ -100,9 +101,7 @@ class EvaluateOptions:
                        "its weights are present and it is not the model evaluated)")
     tile: Optional[int] = flag(None, help="run the generator on LR tiles of this size "
                                "(bounds memory)")
-    self_ensemble: bool = flag(False, help="average with the result of the mirrored "
-                                   "input (the flip of EDSR's self-ensemble): a little more "
-                                   "PSNR from the PSNR models, twice the time")
+    self_ensemble: bool = flag(False, help=SELF_ENSEMBLE_HELP)
     max_pixels: int = flag(DataConfig.max_pixels, help="refuse inputs larger than this")
     degradation: str = flag("bicubic", choices=DEGRADATIONS, help="how LR is made from "
                             "HR: antialiased bicubic; Real-ESRGAN's random blur, resize, "

@@ -71,8 +71,8 @@ def resolve(model: Optional[str], checkpoint_dir: str | Path = "checkpoints") ->
 
     Args:
         model: a shipped name (``srresnet``, ``srgan``, ``srgan-hq``, ``srcnn``, ``blind``,
-            ``blindgan``, ``restore``, or the full name such as ``srgan_x4_faces``), a ``.weights.h5``
-            path, or None: the newest generator exported into ``checkpoint_dir`` by a
+            ``blindgan``, ``restore``, or the full name such as ``srgan_x4_faces``), a
+            ``.weights.h5`` path, or None: the newest generator exported into ``checkpoint_dir`` by a
             training run, if any, else the shipped SRGAN.
         checkpoint_dir: where ``train.py`` exports its generator.
 
