@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srgan.models.layers import (BlockConv2D, FastConv2D, block_tap_index, with_conv_mode,
-                                 with_fast_convs)
+from srgan.models.layers import (BicubicUpsample, BilinearUpsample, BlockConv2D, FastConv2D,
+                                 block_tap_index, with_conv_mode, with_fast_convs)
 
 
 def _pair(fast, plain, shape, seed=0):
@@ -126,3 +126,15 @@ def test_with_conv_mode_copies_a_model_with_every_fast_conv_in_that_mode():
     assert [c.conv_mode for c in _conv_layers(model)] == ["fast"] * 3
     image = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype(np.float32)
     np.testing.assert_allclose(copy(image), model(image), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [BilinearUpsample, BicubicUpsample])
+def test_upsample_gives_the_same_under_another_keras_backend(cls, monkeypatch):
+    """Under JAX (scripts/finetune_jax.py) the layer takes keras.ops.image.resize: the same
+    values as TensorFlow's resize, checked here by taking that branch on TensorFlow."""
+    x = tf.constant(np.random.default_rng(3).normal(size=(2, 5, 7, 3)).astype(np.float32))
+    expected = cls(4)(x).numpy()
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    got = np.asarray(cls(4)(x))
+    assert got.shape == (2, 20, 28, 3)
+    np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -14,8 +14,12 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-import tensorflow as tf
 from skimage.metrics import structural_similarity
+
+try:
+    import tensorflow as tf
+except ImportError:  # another Keras backend alone (scripts/finetune_jax.py): PSNR/SSIM only
+    tf = None
 
 from srgan.models.vgg import build_vgg16, load_lpips_checkpoint
 

@@ -25,8 +25,12 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
+
+try:
+    import tensorflow as tf
+except ImportError:  # another Keras backend alone (scripts/finetune_jax.py): plain layers only
+    tf = None
 
 
 def block_tap_index(kernel_size: int, block: int) -> np.ndarray:
@@ -250,7 +254,9 @@ class PixelShuffle(layers.Layer):
 class BilinearUpsample(layers.Layer):
     """``(B, h, w, C) -> (B, h*s, w*s, C)`` by bilinear interpolation (half-pixel centres,
     no antialiasing: it only ever enlarges). Unlike ``UpSampling2D`` it accepts inputs of
-    unknown height and width inside a ``tf.function``; it has no weights."""
+    unknown height and width inside a ``tf.function``; it has no weights. Under another
+    Keras backend (JAX, whose shapes are static) it uses ``keras.ops.image.resize``, which
+    computes the same interpolation."""
 
     method = "bilinear"
 
@@ -259,6 +265,10 @@ class BilinearUpsample(layers.Layer):
         self.scale = scale
 
     def call(self, x):
+        if keras.backend.backend() != "tensorflow":
+            size = (x.shape[1] * self.scale, x.shape[2] * self.scale)
+            return ops.cast(ops.image.resize(x, size, interpolation=self.method),
+                            self.compute_dtype)
         size = tf.shape(x)[1:3] * self.scale
         return tf.cast(tf.image.resize(x, size, method=self.method), self.compute_dtype)
 
