@@ -121,7 +121,7 @@ def train(args) -> int:
     if missing:
         raise SystemExit(f"error: {args.pack}: not a pack (no {', '.join(missing)}); make "
                          f"one with `python -m scripts.finetune_jax pack`")
-    _, cfg = read_card(Path(args.init_from))
+    card, cfg = read_card(Path(args.init_from))
     scale = int(data["scale"])
     if cfg.scale != scale:
         raise SystemExit(f"error: {args.init_from}: x{cfg.scale}, the pack is x{scale}")
@@ -231,8 +231,10 @@ def train(args) -> int:
                     "lr_schedule": "cosine", "steps": total, "stop_after": last,
                     "init_from": Path(args.init_from).name,
                     "command": "python -m scripts.finetune_jax " + " ".join(sys.argv[1:])}
+        # The perceptual entry as the start's card records it (not in an L1 loss).
+        perceptual = {"perceptual": card["perceptual"]} if "perceptual" in card else {}
         export_generator(model, cfg, path, {"hr_size": int(data["train_hr"].shape[1]),
-                                             "training": training,
+                                             **perceptual, "training": training,
                                              "validation": {**row, "keep_best": "psnr"}})
 
     for step in range(1, last + 1):
