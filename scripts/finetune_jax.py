@@ -102,7 +102,8 @@ def write_rows(path: Path, rows: list[dict]) -> None:
 
 
 def train(args) -> int:
-    os.environ.setdefault("KERAS_BACKEND", "jax")
+    if "keras" not in sys.modules:  # its backend is chosen at its first import
+        os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
 
     if keras.backend.backend() != "jax":

@@ -6,6 +6,8 @@ TensorFlow (the exported weights score the same in evaluate.py) is measured in
 docs/model_zoo.md. What it relies on here, the backend-neutral BilinearUpsample, is
 tested in tests/test_layers.py."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -54,7 +56,12 @@ def test_pack_refuses_faces_smaller_than_the_hr_size(tmp_path):
     assert not (tmp_path / "pack.npz").exists()
 
 
-def test_train_refuses_the_tensorflow_backend(tmp_path):
+def test_train_refuses_the_tensorflow_backend_and_leaves_the_environment(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
     with pytest.raises(SystemExit, match="needs jax"):
         finetune_jax.main(["train", "--pack", str(tmp_path / "none.npz"), "--init-from",
                            str(tmp_path / "none.weights.h5"), "-o", str(tmp_path / "run")])
+    # Keras was imported already (on TensorFlow): the processes this one starts later
+    # (train.py, the web worker) must not inherit a JAX backend.
+    assert "KERAS_BACKEND" not in os.environ
