@@ -54,6 +54,19 @@ import numpy as np
 PACK_KEYS = ("train_hr", "val_lr", "val_hr", "bicubic_psnr", "scale")
 
 
+def to_levels(images: np.ndarray) -> np.ndarray:
+    """``[-1, 1]`` floats -> 8-bit levels ``[0, 255]`` (float), as a saved image holds them."""
+    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255)
+
+
+def mean_psnr_y(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
+    """Mean PSNR-Y of ``sr`` against ``hr`` (``(N, H, W, 3)`` in [0, 255]), ``scale`` border
+    pixels cropped: what ``evaluate.py`` and ``train.py``'s validation report."""
+    from srgan.evaluation.metrics import psnr
+
+    return float(np.mean([psnr(a, b, crop_border=scale, y_only=True) for a, b in zip(sr, hr)]))
+
+
 def pack(data_dir: str, out: Path, hr_size: int, scale: int) -> None:
     """Write ``out`` (.npz): ``train_hr (N, S, S, 3)`` uint8, ``val_lr (V, S/scale, S/scale,
     3)`` float32 in [-1, 1], ``val_hr (V, S, S, 3)`` uint8, the bicubic PSNR-Y of the
@@ -63,7 +76,6 @@ def pack(data_dir: str, out: Path, hr_size: int, scale: int) -> None:
     from srgan import files
     from srgan.config import Config
     from srgan.data import pipeline, transforms
-    from srgan.evaluation import metrics
     from srgan.inference.upscale import interpolate
     from srgan.pixels import to_uint8
     from srgan.training.validation import split_paths
@@ -80,8 +92,8 @@ def pack(data_dir: str, out: Path, hr_size: int, scale: int) -> None:
     val_lr, val_hr, _ = pipeline.load_samples(val, len(val), hr_size, scale,
                                               cfg.data.max_pixels)
     val_hr = to_uint8(tf.constant(val_hr)).numpy()
-    bicubic = np.mean([metrics.psnr(interpolate(lr, scale), hr, crop_border=scale, y_only=True)
-                       for lr, hr in zip(to_uint8(tf.constant(val_lr)).numpy(), val_hr)])
+    bicubic = mean_psnr_y([interpolate(lr, scale) for lr in to_uint8(tf.constant(val_lr)).numpy()],
+                          val_hr, scale)
     with files.atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, train_hr=np.stack(faces).astype(np.uint8), val_lr=val_lr,
@@ -113,7 +125,6 @@ def train(args) -> int:
     import jax.numpy as jnp
 
     from srgan import files
-    from srgan.evaluation.metrics import psnr
     from srgan.models.generators import build_generator
     from srgan.models.weights import GENERATOR_BEST_WEIGHTS, export_generator, read_card
 
@@ -190,10 +201,8 @@ def train(args) -> int:
                 [v.value for v in optimizer.variables], list(trainable))
 
     def validate(state) -> float:
-        sr = np.asarray(infer(state[3], state[1], jnp.asarray(val_lr)))
-        sr = np.clip(np.round((sr + 1.0) * 127.5), 0, 255)
-        return float(np.mean([psnr(s, h, crop_border=scale, y_only=True)
-                              for s, h in zip(sr, val_hr)]))
+        return mean_psnr_y(to_levels(infer(state[3], state[1], jnp.asarray(val_lr))), val_hr,
+                           scale)
 
     total = args.steps
     if total == "auto":  # time 200 steps of a throw-away state, after 20 to warm up
@@ -261,6 +270,9 @@ def train(args) -> int:
             with files.atomic_path(out / "snapshots.npz") as tmp, open(tmp, "wb") as f:
                 np.savez_compressed(f, **snapshots)
         write_rows(out / "validation.csv", rows)
+    if best == rows[0]["psnr"]:
+        print(f"warning: no step beat the start ({best:.3f} dB): nothing exported to {out}",
+              flush=True)
     print(f"done: {last} of {total} steps, best validation PSNR-Y {best:.3f} "
           f"({best - bicubic:+.3f} dB over bicubic)", flush=True)
     return 0
@@ -282,12 +294,9 @@ def score(run_dir: Path, init_from: str, pack_path: str) -> int:
     for step in sorted({int(k.split("/")[0]) for k in snaps.files}):
         for i, variable in enumerate(model.trainable_variables):
             variable.assign(snaps[f"{step}/{i}"].astype(np.float32))
-        sr = np.clip(model.predict(data["val_lr"], batch_size=4, verbose=0), -1, 1)
+        sr8 = to_levels(model.predict(data["val_lr"], batch_size=4, verbose=0))
         hr = data["val_hr"].astype(np.float32) / 127.5 - 1.0
-        sr8 = np.round((sr + 1.0) * 127.5)
-        rows.append({"step": step,
-                     "psnr": float(np.mean([metrics.psnr(s, h, crop_border=scale, y_only=True)
-                                            for s, h in zip(sr8, data["val_hr"])])),
+        rows.append({"step": step, "psnr": mean_psnr_y(sr8, data["val_hr"], scale),
                      "lpips": float(np.mean(lpips(sr8 / 127.5 - 1.0, hr)))})
         print(f"step {step}: PSNR-Y {rows[-1]['psnr']:.3f} LPIPS {rows[-1]['lpips']:.4f}")
     write_rows(Path(run_dir) / "snapshots.csv", rows)

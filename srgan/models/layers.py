@@ -255,8 +255,8 @@ class BilinearUpsample(layers.Layer):
     """``(B, h, w, C) -> (B, h*s, w*s, C)`` by bilinear interpolation (half-pixel centres,
     no antialiasing: it only ever enlarges). Unlike ``UpSampling2D`` it accepts inputs of
     unknown height and width inside a ``tf.function``; it has no weights. Under another
-    Keras backend (JAX, whose shapes are static) it uses ``keras.ops.image.resize``, which
-    computes the same interpolation."""
+    Keras backend (JAX, whose shapes are static) it uses ``keras.ops.image.resize``, the
+    same interpolation (JAX's differed from TensorFlow's by 2e-7 on a 48 -> 192 test)."""
 
     method = "bilinear"
 
