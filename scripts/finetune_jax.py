@@ -281,7 +281,7 @@ def train(args) -> int:
 def score(run_dir: Path, init_from: str, pack_path: str) -> int:
     """LPIPS and PSNR-Y of each snapshot in ``run_dir/snapshots.npz`` on the pack's
     validation faces, in float32 here (TensorFlow); writes ``run_dir/snapshots.csv``."""
-    from srgan.evaluation import metrics
+    from srgan.evaluation import evaluate, metrics
     from srgan.models.generators import build_generator
     from srgan.models.weights import read_card
 
@@ -294,10 +294,10 @@ def score(run_dir: Path, init_from: str, pack_path: str) -> int:
     for step in sorted({int(k.split("/")[0]) for k in snaps.files}):
         for i, variable in enumerate(model.trainable_variables):
             variable.assign(snaps[f"{step}/{i}"].astype(np.float32))
-        sr8 = to_levels(model.predict(data["val_lr"], batch_size=4, verbose=0))
-        hr = data["val_hr"].astype(np.float32) / 127.5 - 1.0
+        sr8 = to_levels(model.predict(data["val_lr"], batch_size=4, verbose=0)).astype(np.uint8)
         rows.append({"step": step, "psnr": mean_psnr_y(sr8, data["val_hr"], scale),
-                     "lpips": float(np.mean(lpips(sr8 / 127.5 - 1.0, hr)))})
+                     "lpips": float(np.mean(evaluate.lpips_distances(lpips, sr8,
+                                                                     data["val_hr"])))})
         print(f"step {step}: PSNR-Y {rows[-1]['psnr']:.3f} LPIPS {rows[-1]['lpips']:.4f}")
     write_rows(Path(run_dir) / "snapshots.csv", rows)
     return 0

@@ -168,7 +168,8 @@ class FlipEnsemble:
     The "+" of EDSR (Lim et al., 2017) averages the 8 flips and quarter turns. The face
     models here were trained with left-right flips only, and a face turned sideways is
     far from anything they saw: on the 14 validation faces, the shipped SRResNet gains
-    0.09 dB PSNR-Y from the flip alone and less with all 8 (docs/model_zoo.md). It costs
+    0.08 dB PSNR-Y from the flip alone (0.09 for its stage 7, which gained less with all
+    8; docs/model_zoo.md). It costs
     twice the time. A GAN's two outputs disagree in their invented texture, so their
     average is a little smoother: for the GAN models it trades LPIPS for PSNR.
 
