@@ -18,21 +18,19 @@ aligned crop, which detection then enlarged ("downscaling by more than x4, then 
 to the canonical LR"); the JPEG range reaches down to 40, since phone and web photos go
 that low; grey comes with probability :data:`GRAY_PROB`, higher than GFPGAN's 0.01
 because grey photos are common among old ones. Each draw comes from one stateless seed,
-so the LR is a pure function of (HR, seed), as for the Real-ESRGAN pipeline.
+so the LR is a pure function of (HR, seed), as for the Real-ESRGAN pipeline. The ranges
+are those of :mod:`srgan.data.face_degradation_numpy`, its numpy twin for trainers without
+TensorFlow.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+from srgan.data.face_degradation_numpy import (BLUR_SIGMA, GRAY_PROB, JITTER_PROB,
+                                               JITTER_SHIFT, JPEG_QUALITY, NOISE_SIGMA,
+                                               SMALLER)
 from srgan.data.kernels import filter2d, gaussian_kernel, split, uniform
-
-BLUR_SIGMA = (0.05, 5.0)  # at 256 px; GFPGAN's [0.1, 10] is at 512 px
-SMALLER = 2.5
-NOISE_SIGMA = (0.0, 20.0)
-JPEG_QUALITY = (40, 100)
-JITTER_PROB, JITTER_SHIFT = 0.3, 20.0
-GRAY_PROB = 0.05
 
 
 def gray(hr, seed):

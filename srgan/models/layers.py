@@ -100,7 +100,8 @@ class FastConv2D(layers.Conv2D):
     """``Conv2D`` whose stride-1 ``same`` case has a faster backward pass on CPU.
 
     Same weights and outputs as ``Conv2D``; gradients equal to float rounding. Other
-    strides, paddings or dilations run as a plain ``Conv2D``.
+    strides, paddings or dilations, and other Keras backends (JAX), run as a plain
+    ``Conv2D``.
 
     Args:
         *args, **kwargs: as ``Conv2D``.
@@ -113,7 +114,8 @@ class FastConv2D(layers.Conv2D):
         self.conv_mode = _checked_conv_mode(conv_mode)
 
     def convolution_op(self, inputs, kernel):
-        if (self.conv_mode == "fast" and self.strides == (1, 1)
+        if (self.conv_mode == "fast" and keras.backend.backend() == "tensorflow"
+                and self.strides == (1, 1)
                 and self.dilation_rate == (1, 1) and self.groups == 1 and self.padding == "same"
                 and self.kernel_size[0] % 2 and self.kernel_size[1] % 2
                 and self.data_format == "channels_last"):
