@@ -53,6 +53,10 @@ class DataConfig:
         ("data",), flags=("--data",), help="folders of training images, searched "
         "recursively (the built-in sample faces stand in when the default folder holds "
         "none); validation images are held out of the first")
+    data_repeat: tuple[int, ...] = flag((), help="how many times each --data folder's "
+                                        "files count in the training stream, one number a "
+                                        "folder (default: once each): a small high-quality "
+                                        "set beside a large one weighs more")
     hr_size: int = flag(256, help="HR image side (the generator's output); LR is "
                         "hr_size/scale")
     crop: Optional[int] = flag(None, help="train on random HR patches of this size instead "
@@ -84,6 +88,7 @@ class DataConfig:
         # JSON gives a list, a caller may give one folder as a string: store a tuple.
         dirs = (self.data_dirs,) if isinstance(self.data_dirs, str) else tuple(self.data_dirs)
         object.__setattr__(self, "data_dirs", dirs)
+        object.__setattr__(self, "data_repeat", tuple(self.data_repeat))
 
 
 @dataclass(frozen=True)
@@ -361,6 +366,10 @@ def validate(cfg: Config) -> None:
             raise ValueError(f"{name} must be positive, got {getattr(t, name)}")
     if not d.data_dirs:
         raise ValueError("data_dirs needs at least one folder")
+    if d.data_repeat and (len(d.data_repeat) != len(d.data_dirs)
+                          or min(d.data_repeat) < 1):
+        raise ValueError(f"data_repeat needs one count of at least 1 for each of the "
+                         f"{len(d.data_dirs)} data folders, got {list(d.data_repeat)}")
     if d.degradation not in DEGRADATIONS:
         raise ValueError(f"degradation must be one of {DEGRADATIONS}, got {d.degradation!r}")
     if d.val_max_images < 1:

@@ -24,6 +24,8 @@ def test_defaults_are_the_papers():
     (dict(model=ModelConfig(upsample="bilinear")), "upsample"),
     (dict(data=DataConfig(hr_size=100)), "multiple of 16"),
     (dict(data=DataConfig(crop=512)), "larger than hr_size"),
+    (dict(data=DataConfig(data_dirs=("a", "b"), data_repeat=(2,))), "each of the 2 data"),
+    (dict(data=DataConfig(data_dirs=("a",), data_repeat=(0,))), "at least 1"),
 ])
 def test_invalid_configs_fail_in_one_line(kwargs, words):
     with pytest.raises(ValueError, match=words) as err:

@@ -67,3 +67,28 @@ def test_dataset_resumed_at_a_position_yields_the_same_batches(face_dir, degrada
         np.testing.assert_array_equal(lr_a, lr_b)
     # Crops and flips vary from element to element (they are not all the same draw).
     assert len({hr.tobytes() for _, hrs in whole for hr in hrs}) > 6
+
+
+def test_repeated_folders_weigh_more_and_a_bad_repeated_file_is_skipped_everywhere():
+    """--data-repeat: the first folder's files listed 3 times; a bad file among them is
+    skipped at each of its places when the stream position is counted."""
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    from srgan.training.run import _stream_position, repeated
+
+    small, large = [Path("hq/a.png"), Path("hq/b.png")], [Path(f"c/{i}.jpg") for i in range(4)]
+    lines = []
+    paths = repeated([small, large], (3, 1), lines.append)
+    assert paths == small * 3 + large
+    assert lines == ["data: 10 stream entries from 6 files (--data-repeat 3 1: 60%, 40% of "
+                     "the stream by folder)"]
+    assert repeated([small, large], (), lines.append) == small + large and len(lines) == 1
+    state = SimpleNamespace(batches=tf.Variable(0), data_position=tf.Variable(0))
+    guard = SimpleNamespace(bad={"hq/a.png": "broken"})
+    position = _stream_position(paths, 0, 2, state, guard)
+    state.batches.assign(4)  # 8 good elements consumed: each of a's 3 places is skipped
+    bad = {i for i, p in enumerate(paths) if p == small[0]}
+    assert position() == stream.advance(len(paths), 0, 0, 8, bad)
+    assert position() != stream.advance(len(paths), 0, 0, 8, {max(bad)})

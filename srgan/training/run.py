@@ -126,14 +126,30 @@ def build_run(cfg: Config, log: Callable[[str], None] = logger.info):
     return model, state, perceptual, average
 
 
+def repeated(groups: list[list[Path]], repeats: tuple[int, ...],
+             log: Callable[[str], None] = logger.info) -> list[Path]:
+    """The training stream's file list: each folder's files (``groups``, in
+    ``--data`` order) ``repeats[k]`` times over (once each when ``repeats`` is empty), so
+    a small folder can weigh as much as a large one in the shuffled stream."""
+    if not repeats:
+        return [p for group in groups for p in group]
+    paths = [p for group, n in zip(groups, repeats) for _ in range(n) for p in group]
+    shares = ", ".join(f"{len(g) * n / len(paths):.0%}" for g, n in zip(groups, repeats))
+    log(f"data: {len(paths)} stream entries from {len(set(paths))} files (--data-repeat "
+        f"{' '.join(map(str, repeats))}: {shares} of the stream by folder)")
+    return paths
+
+
 def _stream_position(paths, seed: int, batch_size: int, state, guard) -> Callable[[], int]:
     """Returns ``f() ->`` the training-stream position after the last batch: the saved
     position plus the elements this run has consumed since, bad files included."""
-    index = {str(p): i for i, p in enumerate(paths)}
+    index: dict[str, list[int]] = {}  # a file listed twice (--data-repeat) has two places
+    for i, p in enumerate(paths):
+        index.setdefault(str(p), []).append(i)
     batches0, position0 = int(state.batches.numpy()), int(state.data_position.numpy())
 
     def position() -> int:
-        bad = {index[name] for name in guard.bad if name in index}
+        bad = {i for name in guard.bad for i in index.get(name, ())}
         consumed = (int(state.batches.numpy()) - batches0) * batch_size
         return stream.advance(len(paths), seed, position0, consumed, bad)
 
@@ -212,8 +228,8 @@ class Trainer:
         # folder the user named. Validation files are held out of the first folder.
         default = d.data_dirs == DataConfig().data_dirs
         groups = [pipeline.find_images(folder, default, self.log) for folder in d.data_dirs]
-        paths, val_paths = validation.split_paths(groups[0], cfg, self.log)
-        self.paths = paths + [p for group in groups[1:] for p in group]
+        groups[0], val_paths = validation.split_paths(groups[0], cfg, self.log)
+        self.paths = repeated(groups, d.data_repeat, self.log)
         # Only the default data/ can fall back to the samples (find_images).
         only_samples = default and self.paths and set(self.paths) <= set(
             pipeline.sample_face_paths())
@@ -222,7 +238,8 @@ class Trainer:
             f"takes minutes, not hours: {progress.QUICK_COMMAND} (real faces: data/README.md)")
         with strategy.scope():
             self.model, self.state, self.perceptual, self.average = build_run(cfg, self.log)
-        self.guard = pipeline.DecodeGuard(len(self.paths), d.max_pixels, d.max_bad_fraction)
+        self.guard = pipeline.DecodeGuard(len(set(self.paths)), d.max_pixels,
+                                          d.max_bad_fraction)
         self.position = _stream_position(self.paths, t.seed, d.batch_size, self.state,
                                          self.guard)
         self.steps = t.steps_per_epoch or max(1, len(self.paths) // d.batch_size)
@@ -248,6 +265,7 @@ class Trainer:
                 "training": {"step": self.state.step, "phase": self.model.phase,
                              "hours": round(self.state.tick() / 3600, 3),
                              "hardware": self.hardware, "data": list(d.data_dirs),
+                             **({"data_repeat": list(d.data_repeat)} if d.data_repeat else {}),
                              "crop": d.crop, "batch_size": d.batch_size,
                              "pixel_loss": t.pixel_loss, "ema_decay": t.ema_decay,
                              "init_from": t.init_from, **self.origin}}
