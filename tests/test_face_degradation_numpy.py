@@ -17,16 +17,17 @@ def _face(side=64, seed=0):
     return np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.float32)
 
 
-def test_kernel_matches_tensorflow_formula():
-    # kernels.gaussian_kernel draws sigma and theta; build the same kernel from its
-    # quadratic form for a fixed draw and compare.
-    k = fdn.gaussian_kernel(2.0, 0.7, 0.6)
-    r = np.arange(21) - 10.0
-    x, y = np.meshgrid(r, r)
-    u, v = np.cos(0.6) * x + np.sin(0.6) * y, -np.sin(0.6) * x + np.cos(0.6) * y
-    expected = np.exp(-0.5 * ((u / 2.0) ** 2 + (v / 0.7) ** 2))
-    np.testing.assert_allclose(k, expected / expected.sum(), atol=1e-7)
-    assert k.shape == (21, 21) and abs(k.sum() - 1) < 1e-5
+def test_kernel_matches_tensorflow_and_rotates():
+    # A sigma range of one value pins TensorFlow's draw: the isotropic kernel is fixed.
+    theirs = kernels.gaussian_kernel(tf.constant([1, 2], tf.int64), (1.7, 1.7)).numpy()
+    np.testing.assert_allclose(fdn.gaussian_kernel(1.7, 1.7, 0.0), theirs, atol=1e-7)
+    # Separable when unrotated; a quarter turn swaps the axes.
+    g = np.exp(-0.5 * (np.arange(21) - 10.0) ** 2 / np.array([[2.0], [0.7]]) ** 2)
+    g /= g.sum(axis=1, keepdims=True)
+    along_x = fdn.gaussian_kernel(2.0, 0.7, 0.0)
+    np.testing.assert_allclose(along_x, np.outer(g[1], g[0]), atol=1e-7)
+    np.testing.assert_allclose(fdn.gaussian_kernel(2.0, 0.7, np.pi / 2), along_x.T, atol=1e-7)
+    assert abs(fdn.gaussian_kernel(3.0, 0.5, 1.0).sum() - 1) < 1e-5
 
 
 def test_filter2d_matches_tensorflow():

@@ -3,9 +3,10 @@ validation faces as train.py's validation makes them and the VGG16/LPIPS weights
 batches are a pure function of (seed, step); training refuses any Keras backend but JAX.
 
 The JAX training itself needs jax, which the project does not install; its first
-validation of the shipped face model reproduced train.py's LPIPS (0.4027 against 0.4028,
-docs/faces.md)."""
+validation of the face model it started from reproduced train.py's LPIPS (0.4027 against
+0.4028), and the CPU rescores its snapshots to the same figures (docs/model_zoo.md)."""
 
+import multiprocessing
 import os
 
 import numpy as np
@@ -96,7 +97,10 @@ def test_train_refuses_the_tensorflow_backend(tmp_path, packed, monkeypatch):
         gan_jax.main(["train", "--pack", str(path), "--init-from",
                       str(tmp_path / "none.weights.h5"), "--workers", "1",
                       "-o", str(tmp_path / "run")])
+    # Keras was imported already (on TensorFlow): the processes this one starts later
+    # must not inherit a JAX backend, and no batch worker was started.
     assert "KERAS_BACKEND" not in os.environ
+    assert not multiprocessing.active_children()
 
 
 def test_train_names_a_file_that_is_not_a_pack(tmp_path):
