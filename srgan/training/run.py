@@ -200,7 +200,7 @@ class Trainer:
                 if int(phase.done.numpy()) < phase.total:
                     self.run_phase(phase, stop)
         if self.guard.bad:
-            self.log(f"data: skipped {len(self.guard.bad)} of {len(self.paths)} files that "
+            self.log(f"data: skipped {len(self.guard.bad)} of {len(set(self.paths))} files that "
                      f"could not be decoded")
         if all(int(p.done.numpy()) >= p.total for p in self.phases):
             self.log(f"done: {int(self.state.gan_epochs.numpy())} GAN epochs, step "
@@ -234,7 +234,7 @@ class Trainer:
         only_samples = default and self.paths and set(self.paths) <= set(
             pipeline.sample_face_paths())
         self.hint = None if not only_samples else (
-            f"data: only the {len(self.paths)} built-in sample faces; for a first look that "
+            f"data: only the {len(set(self.paths))} built-in sample faces; for a first look that "
             f"takes minutes, not hours: {progress.QUICK_COMMAND} (real faces: data/README.md)")
         with strategy.scope():
             self.model, self.state, self.perceptual, self.average = build_run(cfg, self.log)
