@@ -42,29 +42,16 @@ LPIPS and SSIM need TensorFlow here, so the curve holds PSNR-Y; score the snapsh
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from scripts.keras_jax import (cosine_rate, mean_psnr_y, rate_slot, require_jax_backend,
+                               save_snapshot, to_levels, write_rows)
+
 PACK_KEYS = ("train_hr", "val_lr", "val_hr", "bicubic_psnr", "scale")
-
-
-def to_levels(images: np.ndarray) -> np.ndarray:
-    """``[-1, 1]`` floats -> 8-bit levels ``[0, 255]`` (float), as a saved image holds them."""
-    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255)
-
-
-def mean_psnr_y(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
-    """Mean PSNR-Y of ``sr`` against ``hr`` (``(N, H, W, 3)`` in [0, 255]), ``scale`` border
-    pixels cropped: what ``evaluate.py`` and ``train.py``'s validation report."""
-    from srgan.evaluation.metrics import psnr
-
-    return float(np.mean([psnr(a, b, crop_border=scale, y_only=True) for a, b in zip(sr, hr)]))
 
 
 def pack(data_dir: str, out: Path, hr_size: int, scale: int) -> None:
@@ -102,29 +89,12 @@ def pack(data_dir: str, out: Path, hr_size: int, scale: int) -> None:
           f"px (bicubic PSNR-Y {bicubic:.2f}), {out.stat().st_size / 1e6:.1f} MB")
 
 
-def write_rows(path: Path, rows: list[dict]) -> None:
-    """``rows`` (dicts with the same keys) as CSV at ``path``, atomically: a run stopped
-    at any moment leaves the curve so far."""
-    from srgan import files
-
-    with files.atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def train(args) -> int:
-    if "keras" not in sys.modules:  # its backend is chosen at its first import
-        os.environ.setdefault("KERAS_BACKEND", "jax")
-    import keras
-
-    if keras.backend.backend() != "jax":
-        raise SystemExit(f"error: KERAS_BACKEND={keras.backend.backend()}; this script "
-                         f"needs jax")
+    require_jax_backend()
     import jax
+    import keras
     import jax.numpy as jnp
 
-    from srgan import files
     from srgan.models.generators import build_generator
     from srgan.models.weights import GENERATOR_BEST_WEIGHTS, export_generator, read_card
 
@@ -167,7 +137,7 @@ def train(args) -> int:
 
     optimizer = keras.optimizers.Adam(learning_rate=args.lr, beta_1=0.9)
     optimizer.build(model.trainable_variables)
-    rate_index = [v.path.endswith("learning_rate") for v in optimizer.variables].index(True)
+    rate_index = rate_slot(optimizer)
 
     def loss_fn(trainable, fixed, lr, hr):
         sr, fixed = model.stateless_call(trainable, fixed, lr, training=True)
@@ -182,9 +152,8 @@ def train(args) -> int:
         lr, hr = make_batch(jax.random.fold_in(jax.random.key(args.seed), step))
         (loss, fixed), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             trainable, fixed, lr, hr)
-        frac = jnp.clip((step - 1.0) / total, 0.0, 1.0)
         opt_vars = list(opt_vars)
-        opt_vars[rate_index] = args.lr * (0.01 + 0.99 * 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
+        opt_vars[rate_index] = cosine_rate(args.lr, step, total)
         trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
         n = step - 1.0
         d = jnp.minimum(args.ema, (1.0 + n) / (10.0 + n))
@@ -265,10 +234,7 @@ def train(args) -> int:
         print(f"step {step}: loss {row['loss']:.5f} validation PSNR-Y {row['psnr']:.3f} "
               f"({seconds / step * 1e3:.1f} ms a step){note}", flush=True)
         if any(step >= s > step - args.val_every for s in snapshot_at):
-            for i, value in enumerate(state[3]):
-                snapshots[f"{step}/{i}"] = np.asarray(value, np.float16)
-            with files.atomic_path(out / "snapshots.npz") as tmp, open(tmp, "wb") as f:
-                np.savez_compressed(f, **snapshots)
+            save_snapshot(out, snapshots, step, state[3])
         write_rows(out / "validation.csv", rows)
     if best == rows[0]["psnr"]:
         print(f"warning: no step beat the start ({best:.3f} dB): nothing exported to {out}",

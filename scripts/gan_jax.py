@@ -63,7 +63,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.finetune_jax import mean_psnr_y, write_rows
+from scripts.keras_jax import (cosine_rate, mean_psnr_y, rate_slot, require_jax_backend,
+                               save_snapshot, write_rows)
 
 PACK_KEYS = ("train_jpeg", "train_ends", "val_lr", "val_hr", "scale", "bicubic_lpips")
 VGG_CONVS = 13
@@ -176,11 +177,7 @@ def train(args) -> int:
     if missing:
         raise SystemExit(f"error: {args.pack}: not a restore pack (no {', '.join(missing)}); "
                          f"make one with `python -m scripts.gan_jax pack`")
-    # The Keras backend, without importing Keras (which would start JAX before the fork).
-    backend = (sys.modules["keras"].backend.backend() if "keras" in sys.modules
-               else os.environ.setdefault("KERAS_BACKEND", "jax"))
-    if backend != "jax":
-        raise SystemExit(f"error: KERAS_BACKEND={backend}; this script needs jax")
+    require_jax_backend()  # without importing Keras, which would start JAX before the fork
     faces = decode_faces(data)
     # Fork the batch workers before JAX starts its threads (a fork after may deadlock).
     pool = multiprocessing.get_context("fork").Pool(args.workers, initializer=_init_worker,
@@ -196,7 +193,6 @@ def _train(args, data, faces, pool) -> int:
     import jax
     import jax.numpy as jnp
 
-    from srgan import files
     from srgan.models import vgg
     from srgan.models.discriminator import build_discriminator
     from srgan.models.generators import build_generator
@@ -251,9 +247,6 @@ def _train(args, data, faces, pool) -> int:
     g_opt.build(generator.trainable_variables)
     d_opt.build(discriminator.trainable_variables)
 
-    def rate_slot(optimizer):
-        return [v.path.endswith("learning_rate") for v in optimizer.variables].index(True)
-
     g_rate, d_rate = rate_slot(g_opt), rate_slot(d_opt)
 
     def g_loss_fn(g_train, g_fixed, d_train, d_fixed, lr, hr, hr_features):
@@ -271,16 +264,12 @@ def _train(args, data, faces, pool) -> int:
         loss = jnp.mean(bce(real, 1.0) + bce(fake, 0.0))
         return loss, (d_fixed, jnp.mean(jax.nn.sigmoid(real)), jnp.mean(jax.nn.sigmoid(fake)))
 
-    def cosine(rate, step, total):
-        frac = jnp.clip((step - 1.0) / total, 0.0, 1.0)
-        return rate * (0.01 + 0.99 * 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
-
     def d_update(d_state, hr, sr, step, total):
         d_train, d_fixed, d_vars = d_state
         (d_loss, (d_fixed, d_real, d_fake)), grads = jax.value_and_grad(
             d_loss_fn, has_aux=True)(d_train, d_fixed, hr, jax.lax.stop_gradient(sr))
         d_vars = list(d_vars)
-        d_vars[d_rate] = cosine(args.d_lr, step, total)
+        d_vars[d_rate] = cosine_rate(args.d_lr, step, total)
         d_train, d_vars = d_opt.stateless_apply(d_vars, grads, d_train)
         return (d_train, d_fixed, d_vars), {"d_loss": d_loss, "d_real": d_real, "d_fake": d_fake}
 
@@ -301,7 +290,7 @@ def _train(args, data, faces, pool) -> int:
         (g_loss, (sr, g_fixed, d_fixed, content, adv)), grads = jax.value_and_grad(
             g_loss_fn, has_aux=True)(g_train, g_fixed, d_train, d_fixed, lr, hr, hr_features)
         g_vars = list(g_vars)
-        g_vars[g_rate] = cosine(args.g_lr, step, total)
+        g_vars[g_rate] = cosine_rate(args.g_lr, step, total)
         g_train, g_vars = g_opt.stateless_apply(g_vars, grads, g_train)
         average = [args.ema * a + (1.0 - args.ema) * t for a, t in zip(average, g_train)]
         d_state, d_logs = d_update((d_train, d_fixed, d_state[2]), hr, sr, step, total)
@@ -425,10 +414,7 @@ def _train(args, data, faces, pool) -> int:
               f"D(fake) {row['d_fake']:.3f} validation LPIPS {row['lpips']:.4f} PSNR-Y "
               f"{row['psnr']:.3f} ({seconds / step * 1e3:.1f} ms a step){note}", flush=True)
         if any(step >= s > step - args.val_every for s in snapshot_at):
-            for i, value in enumerate(g_state[3]):
-                snapshots[f"{step}/{i}"] = np.asarray(value, np.float16)
-            with files.atomic_path(out / "snapshots.npz") as tmp, open(tmp, "wb") as f:
-                np.savez_compressed(f, **snapshots)
+            save_snapshot(out, snapshots, step, g_state[3])
         write_rows(out / "validation.csv", rows)
     if best == first["lpips"]:
         print(f"warning: no step beat the start (LPIPS {best:.4f}): nothing exported to {out}",
