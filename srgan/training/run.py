@@ -200,7 +200,7 @@ class Trainer:
                 if int(phase.done.numpy()) < phase.total:
                     self.run_phase(phase, stop)
         if self.guard.bad:
-            self.log(f"data: skipped {len(self.guard.bad)} of {len(set(self.paths))} files that "
+            self.log(f"data: skipped {len(self.guard.bad)} of {self.guard.total} files that "
                      f"could not be decoded")
         if all(int(p.done.numpy()) >= p.total for p in self.phases):
             self.log(f"done: {int(self.state.gan_epochs.numpy())} GAN epochs, step "
@@ -230,16 +230,16 @@ class Trainer:
         groups = [pipeline.find_images(folder, default, self.log) for folder in d.data_dirs]
         groups[0], val_paths = validation.split_paths(groups[0], cfg, self.log)
         self.paths = repeated(groups, d.data_repeat, self.log)
+        distinct = len(set(self.paths))  # files; self.paths lists a repeated one each time
         # Only the default data/ can fall back to the samples (find_images).
         only_samples = default and self.paths and set(self.paths) <= set(
             pipeline.sample_face_paths())
         self.hint = None if not only_samples else (
-            f"data: only the {len(set(self.paths))} built-in sample faces; for a first look that "
+            f"data: only the {distinct} built-in sample faces; for a first look that "
             f"takes minutes, not hours: {progress.QUICK_COMMAND} (real faces: data/README.md)")
         with strategy.scope():
             self.model, self.state, self.perceptual, self.average = build_run(cfg, self.log)
-        self.guard = pipeline.DecodeGuard(len(set(self.paths)), d.max_pixels,
-                                          d.max_bad_fraction)
+        self.guard = pipeline.DecodeGuard(distinct, d.max_pixels, d.max_bad_fraction)
         self.position = _stream_position(self.paths, t.seed, d.batch_size, self.state,
                                          self.guard)
         self.steps = t.steps_per_epoch or max(1, len(self.paths) // d.batch_size)
